@@ -1,0 +1,27 @@
+#include "engine/pipeline.h"
+
+#include <set>
+
+namespace tidemark {
+
+std::optional<Error> ValidatePipeline(const PipelineSpec& spec) {
+  auto fail = [&](const std::string& why) {
+    return Error{"pipeline \"" + spec.name + "\": " + why};
+  };
+  if (spec.name.empty()) return Error{"a pipeline needs a name"};
+  if (spec.window.kind == WindowKind::kSession ? spec.window.gap <= 0 : spec.window.size <= 0) {
+    return fail("no window defined");
+  }
+  if (spec.watermark_delay < 0 || spec.watermark_delay > kMaxWindowSpan) {
+    return fail("watermark must be between 0s and " + FormatDuration(kMaxWindowSpan));
+  }
+  if (spec.idle_timeout < 0) return fail("idle_timeout must not be negative");
+  if (spec.aggregates.empty()) return fail("needs at least one aggregate");
+  std::set<std::string> aliases;
+  for (const AggregateSpec& a : spec.aggregates) {
+    if (!aliases.insert(a.alias).second) return fail("aggregate alias \"" + a.alias + "\" twice");
+  }
+  return std::nullopt;
+}
+
+}  // namespace tidemark

@@ -1,0 +1,34 @@
+// PipelineSpec: one configured pipeline — its window, watermark, idle close, time mode and
+// aggregates (DESIGN.md §2). A value type; ValidatePipeline() is the one check every producer
+// (config loader, tests) runs before building an operator.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/aggregate.h"
+#include "engine/result.h"
+#include "engine/window.h"
+
+namespace tidemark {
+
+enum class WatermarkScope : std::uint8_t { kDevice, kGlobal };
+enum class TimeMode : std::uint8_t { kEvent, kProcessing };
+
+struct PipelineSpec {
+  std::string name;
+  WindowSpec window;
+  Millis watermark_delay = 0;
+  WatermarkScope scope = WatermarkScope::kDevice;
+  Millis idle_timeout =
+      0;  // processing time without records before a device's windows close; 0 = off
+  TimeMode time = TimeMode::kEvent;
+  bool dedup = true;  // count a record identical to one already counted once
+  std::vector<AggregateSpec> aggregates;
+};
+
+// Empty when the spec is usable; otherwise what is wrong, naming the pipeline.
+std::optional<Error> ValidatePipeline(const PipelineSpec& spec);
+
+}  // namespace tidemark
