@@ -62,6 +62,9 @@ Outcome WindowOperator::Process(const Record& record, DeviceId id, Millis arriva
     ++counters_.duplicates;
     return Outcome::kDuplicate;
   }
+  // Advancing the watermark first never closes one of this record's windows (each ends after
+  // t >= the new watermark); it frees the windows that are due before new ones are allocated.
+  ObserveEventTime(d, t, arrival, out);
   if (spec_.window.kind == WindowKind::kSession) {
     AddToSession(d, id, record, t, seq, fp);
   } else {
@@ -69,7 +72,6 @@ Outcome WindowOperator::Process(const Record& record, DeviceId id, Millis arriva
   }
   ++d.records;
   ++counters_.records;
-  ObserveEventTime(d, t, arrival, out);
   return Outcome::kAccepted;
 }
 
