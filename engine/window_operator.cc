@@ -1,6 +1,7 @@
 #include "engine/window_operator.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace tidemark {
 namespace {
@@ -26,6 +27,17 @@ WindowOperator::DeviceState& WindowOperator::Device(DeviceId id, std::string_vie
   return d;
 }
 
+void WindowOperator::MarkDirty(DeviceState& d, DeviceId id) {
+  if (d.dirty) return;
+  d.dirty = true;
+  dirty_.push_back(id);
+}
+
+std::vector<DeviceId> WindowOperator::TakeDirtyDevices() {
+  for (DeviceId id : dirty_) devices_[id].dirty = false;
+  return std::exchange(dirty_, {});
+}
+
 Millis WindowOperator::ScopeWatermark(const DeviceState& d) const {
   const Millis source = UsesGlobalWatermark() ? max_event_time_ : d.max_event_time;
   return source == kNoTime ? kNoTime : source - spec_.watermark_delay;
@@ -46,6 +58,7 @@ std::optional<double> WindowOperator::FieldOf(const Record& r, std::size_t aggre
 Outcome WindowOperator::Process(const Record& record, DeviceId id, Millis arrival,
                                 std::uint64_t seq, Output& out) {
   DeviceState& d = Device(id, record.device);
+  MarkDirty(d, id);
   const Millis t = spec_.time == TimeMode::kProcessing ? arrival : record.event_time;
   d.last_arrival = arrival;
   if (IsLate(spec_.window, t, ClosedUntil(d))) {
@@ -53,7 +66,7 @@ Outcome WindowOperator::Process(const Record& record, DeviceId id, Millis arriva
     ++counters_.late;
     out.late.push_back(
         {index_, d.name, t, arrival, ScopeWatermark(d), LatestWindow(spec_.window, t)});
-    ObserveEventTime(d, t, arrival, out);
+    ObserveEventTime(d, id, t, arrival, out);
     return Outcome::kLate;
   }
   const std::uint64_t fp = spec_.dedup ? RecordFingerprint(t, record.payload_hash) : 0;
@@ -64,7 +77,7 @@ Outcome WindowOperator::Process(const Record& record, DeviceId id, Millis arriva
   }
   // Advancing the watermark first never closes one of this record's windows (each ends after
   // t >= the new watermark); it frees the windows that are due before new ones are allocated.
-  ObserveEventTime(d, t, arrival, out);
+  ObserveEventTime(d, id, t, arrival, out);
   if (spec_.window.kind == WindowKind::kSession) {
     AddToSession(d, id, record, t, seq, fp);
   } else {
@@ -169,22 +182,25 @@ void WindowOperator::EraseWindows(DeviceState& d, std::size_t first, std::size_t
   open_windows_ -= static_cast<std::int64_t>(count);
 }
 
-void WindowOperator::ObserveEventTime(DeviceState& d, Millis t, Millis now, Output& out) {
+void WindowOperator::ObserveEventTime(DeviceState& d, DeviceId id, Millis t, Millis now,
+                                      Output& out) {
   d.max_event_time = std::max(d.max_event_time, t);
   if (t <= max_event_time_) {
-    if (!UsesGlobalWatermark()) CloseDue(d, ClosedBy::kWatermark, now, out);
+    if (!UsesGlobalWatermark()) CloseDue(d, id, ClosedBy::kWatermark, now, out);
     return;
   }
   max_event_time_ = t;
   if (UsesGlobalWatermark()) {
     FireGlobalTimers(now, out);
   } else {
-    CloseDue(d, ClosedBy::kWatermark, now, out);
+    CloseDue(d, id, ClosedBy::kWatermark, now, out);
   }
 }
 
-void WindowOperator::CloseDue(DeviceState& d, ClosedBy by, Millis now, Output& out) {
+void WindowOperator::CloseDue(DeviceState& d, DeviceId id, ClosedBy by, Millis now, Output& out) {
   const Millis until = ClosedUntil(d);
+  if (d.windows.empty() || d.windows.front().window.end > until) return;
+  MarkDirty(d, id);
   std::size_t count = 0;
   while (count < d.windows.size() && d.windows[count].window.end <= until) {
     WindowResult result = ResultOf(d, count);
@@ -204,7 +220,7 @@ void WindowOperator::FireGlobalTimers(Millis now, Output& out) {
   while (!timers_.empty() && timers_.top().first <= watermark) {
     const DeviceId id = timers_.top().second;
     timers_.pop();
-    CloseDue(devices_[id], ClosedBy::kWatermark, now, out);
+    CloseDue(devices_[id], id, ClosedBy::kWatermark, now, out);
   }
 }
 
@@ -214,10 +230,11 @@ void WindowOperator::AdvanceProcessingTime(Millis now, Output& out) {
     FireGlobalTimers(now, out);
   }
   if (spec_.idle_timeout <= 0) return;
-  for (DeviceState& d : devices_) {
+  for (std::size_t i = 0; i < devices_.size(); ++i) {
+    DeviceState& d = devices_[i];
     if (d.windows.empty() || now - d.last_arrival < spec_.idle_timeout) continue;
     d.idle_closed_until = std::max(d.idle_closed_until, d.windows.back().window.end);
-    CloseDue(d, ClosedBy::kIdle, now, out);
+    CloseDue(d, static_cast<DeviceId>(i), ClosedBy::kIdle, now, out);
   }
 }
 
@@ -266,22 +283,24 @@ PipelineMetrics WindowOperator::Metrics() const {
   return {open_windows_, static_cast<std::int64_t>(bytes), Watermark(), counters_};
 }
 
-OperatorSnapshot WindowOperator::Snapshot() const {
+DeviceSnapshot WindowOperator::SnapshotDevice(DeviceId id) const {
+  const DeviceState& d = devices_[id];
   const std::size_t n = spec_.aggregates.size();
-  OperatorSnapshot s{max_event_time_, counters_, {}};
-  for (const DeviceState& d : devices_) {
-    if (!d.seen) continue;
-    DeviceSnapshot ds{d.name,    d.max_event_time, d.idle_closed_until, d.last_arrival,
-                      d.records, d.late,           d.duplicates,        {}};
-    for (std::size_t i = 0; i < d.windows.size(); ++i) {
-      const OpenWindow& w = d.windows[i];
-      auto states = d.states.begin() + static_cast<std::ptrdiff_t>(i * n);
-      ds.windows.push_back({w.window,
-                            w.records,
-                            {states, states + static_cast<std::ptrdiff_t>(n)},
-                            w.seen.Values()});
-    }
-    s.devices.push_back(std::move(ds));
+  DeviceSnapshot ds{d.name,    d.max_event_time, d.idle_closed_until, d.last_arrival,
+                    d.records, d.late,           d.duplicates,        {}};
+  for (std::size_t i = 0; i < d.windows.size(); ++i) {
+    const OpenWindow& w = d.windows[i];
+    auto states = d.states.begin() + static_cast<std::ptrdiff_t>(i * n);
+    ds.windows.push_back(
+        {w.window, w.records, {states, states + static_cast<std::ptrdiff_t>(n)}, w.seen.Values()});
+  }
+  return ds;
+}
+
+OperatorSnapshot WindowOperator::Snapshot() const {
+  OperatorSnapshot s = SnapshotHeader();
+  for (std::size_t id = 0; id < devices_.size(); ++id) {
+    if (devices_[id].seen) s.devices.push_back(SnapshotDevice(static_cast<DeviceId>(id)));
   }
   return s;
 }
@@ -289,6 +308,7 @@ OperatorSnapshot WindowOperator::Snapshot() const {
 void WindowOperator::Restore(const OperatorSnapshot& s,
                              const std::function<DeviceId(std::string_view)>& intern) {
   devices_.clear();
+  dirty_.clear();
   timers_ = {};
   open_windows_ = 0;
   max_event_time_ = s.max_event_time;

@@ -91,6 +91,11 @@ class WindowOperator {
   void ForEachOpenWindow(const std::function<void(const WindowResult&)>& fn) const;
 
   OperatorSnapshot Snapshot() const;
+  // Incremental checkpoints: the devices whose state changed since the last call (each once),
+  // the state of one device, and the pipeline-wide part (watermark source, counters) alone.
+  std::vector<DeviceId> TakeDirtyDevices();
+  DeviceSnapshot SnapshotDevice(DeviceId device) const;
+  OperatorSnapshot SnapshotHeader() const { return {max_event_time_, counters_, {}}; }
   // Replaces all state with `snapshot`; `intern` maps a device name to its dense id.
   void Restore(const OperatorSnapshot& snapshot,
                const std::function<DeviceId(std::string_view)>& intern);
@@ -104,6 +109,7 @@ class WindowOperator {
   struct DeviceState {
     std::string name;
     bool seen = false;
+    bool dirty = false;  // listed in dirty_
     Millis max_event_time = kNoTime;
     Millis idle_closed_until = kNoTime;
     Millis last_arrival = kNoTime;
@@ -117,6 +123,7 @@ class WindowOperator {
 
   bool UsesGlobalWatermark() const;
   DeviceState& Device(DeviceId id, std::string_view name);
+  void MarkDirty(DeviceState& d, DeviceId id);
   Millis ScopeWatermark(const DeviceState& d) const;
   Millis ClosedUntil(const DeviceState& d) const;
   std::optional<double> FieldOf(const Record& r, std::size_t aggregate) const;
@@ -130,8 +137,8 @@ class WindowOperator {
   void AddRecordTo(DeviceState& d, std::size_t index, const Record& r, Millis t, std::uint64_t seq);
   void EraseWindows(DeviceState& d, std::size_t first, std::size_t count);
 
-  void ObserveEventTime(DeviceState& d, Millis t, Millis now, Output& out);
-  void CloseDue(DeviceState& d, ClosedBy by, Millis now, Output& out);
+  void ObserveEventTime(DeviceState& d, DeviceId id, Millis t, Millis now, Output& out);
+  void CloseDue(DeviceState& d, DeviceId id, ClosedBy by, Millis now, Output& out);
   void FireGlobalTimers(Millis now, Output& out);
   WindowResult ResultOf(const DeviceState& d, std::size_t index) const;
 
@@ -141,6 +148,7 @@ class WindowOperator {
   Millis max_event_time_ = kNoTime;
   PipelineCounters counters_;
   std::int64_t open_windows_ = 0;
+  std::vector<DeviceId> dirty_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
 };
 

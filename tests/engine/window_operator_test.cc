@@ -215,3 +215,34 @@ TEST(WindowOperator, MetricsCountStateHonestly) {
 
 }  // namespace
 }  // namespace tidemark
+
+namespace tidemark {
+namespace {
+
+using testing::MakeSpec;
+using testing::OwnedRecord;
+
+TEST(WindowOperatorCheckpoint, DirtyDevicesAreThoseWhoseStateChanged) {
+  ManualClock clock(0);
+  Engine engine(
+      {MakeSpec("p", *WindowSpec::Tumbling(10), 0, {{"n", "count()"}}, WatermarkScope::kGlobal)},
+      clock);
+  WindowOperator& op = const_cast<WindowOperator&>(engine.pipeline(0));
+  Output out;
+  OwnedRecord a("a", 3), b("b", 4);
+  engine.Process(a.view(), out);
+  engine.Process(b.view(), out);
+  EXPECT_EQ(op.TakeDirtyDevices(), (std::vector<DeviceId>{0, 1}));
+  EXPECT_TRUE(op.TakeDirtyDevices().empty());
+  OwnedRecord b2("b", 25);  // the global watermark closes a's window too: a changed
+  engine.Process(b2.view(), out);
+  auto dirty = op.TakeDirtyDevices();
+  std::sort(dirty.begin(), dirty.end());
+  EXPECT_EQ(dirty, (std::vector<DeviceId>{0, 1}));
+  EXPECT_TRUE(op.SnapshotDevice(0).windows.empty());
+  EXPECT_EQ(op.SnapshotDevice(1).windows.size(), 1u);
+  EXPECT_EQ(op.SnapshotHeader().counters.records, 3);
+}
+
+}  // namespace
+}  // namespace tidemark
