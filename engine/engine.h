@@ -67,6 +67,9 @@ class Engine {
   const RejectCounts& rejected() const { return rejected_; }
   const Clock& clock() const { return clock_; }
 
+  // For incremental checkpoints: the devices of pipeline `i` changed since the last call.
+  std::vector<DeviceId> TakeDirtyDevices(std::size_t i) { return operators_[i].TakeDirtyDevices(); }
+
   EngineSnapshot Snapshot() const;
   // Replaces all state with `snapshot`. Pipelines are matched by name; a snapshot pipeline with
   // no configured counterpart is ignored, a configured one missing from the snapshot starts

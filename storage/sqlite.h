@@ -97,6 +97,7 @@ enum class StepResult { kRow, kDone };
 // ColumnText/ColumnBlob stay valid until the next Step(), Reset() or destruction.
 class Statement {
  public:
+  Statement() = default;  // empty until assigned from Database::Prepare
   Statement(Statement&& other) noexcept;
   Statement& operator=(Statement&& other) noexcept;
   Statement(const Statement&) = delete;

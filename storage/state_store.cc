@@ -1,0 +1,435 @@
+#include "storage/state_store.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "storage/codec.h"
+#include "storage/schema.h"
+
+namespace tidemark {
+
+using sqlite::Status;
+using sqlite::StatusOr;
+using sqlite::StepResult;
+
+namespace {
+
+enum LogKind : int { kLogRecord = 0, kLogRejected = 1, kLogTick = 2 };
+
+Status Corrupt(const std::string& what) { return {sqlite::codes::kCorrupt, what}; }
+
+std::int64_t AsInt(std::uint64_t v) { return static_cast<std::int64_t>(v); }
+
+// JSON object text of a window's values: {"avg_temp":21.5,"readings":3}; null for SQL null.
+std::string ValuesJson(const PipelineSpec& spec, const std::vector<std::optional<double>>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size() && i < spec.aggregates.size(); ++i) {
+    if (i) out += ',';
+    out += '"' + spec.aggregates[i].alias + "\":";
+    const std::optional<double>& v = values[i];
+    if (!v || !std::isfinite(*v)) {
+      out += "null";
+      continue;
+    }
+    char buf[32];
+    auto [end, ec] = spec.aggregates[i].OutputType() == "long"
+                         ? std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(*v))
+                         : std::to_chars(buf, buf + sizeof buf, *v);
+    out.append(buf, end);
+  }
+  return out + "}";
+}
+
+std::string EncodeRejected(RejectReason reason, std::string_view device) {
+  std::string out(1, static_cast<char>(reason));
+  out.append(device);
+  return out;
+}
+
+}  // namespace
+
+struct StateStore::Statements {
+  sqlite::Statement append_log, seen_message, upsert_final, insert_late, insert_rejected,
+      upsert_device_state, delete_open, insert_open, upsert_pipeline, upsert_stats,
+      upsert_checkpoint, trim_log, trim_late, trim_rejected, delete_expired;
+};
+
+StateStore::StateStore(sqlite::Database db, StoreOptions options)
+    : db_(std::move(db)), options_(std::move(options)) {}
+
+StateStore::~StateStore() = default;
+
+StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const StoreOptions& options) {
+  auto db = sqlite::Database::OpenWriter(options.path, options.synchronous);
+  if (!db.ok()) return db.status();
+  if (Status s = db->QuickCheck(); !s.ok()) {
+    s.message = "database " + options.path + " is damaged (" + s.message +
+                "); refusing to start: restore it from a backup or move it away";
+    return s;
+  }
+  if (Status s = Migrate(*db); !s.ok()) {
+    s.message = "database " + options.path + ": " + s.message;
+    return s;
+  }
+  std::unique_ptr<StateStore> store(new StateStore(std::move(db).value(), options));
+  if (Status s = store->Prepare(); !s.ok()) return s;
+  return store;
+}
+
+Status StateStore::Prepare() {
+  stmts_ = std::make_unique<Statements>();
+  struct Item {
+    sqlite::Statement* stmt;
+    const char* sql;
+  };
+  const Item items[] = {
+      {&stmts_->append_log,
+       "INSERT INTO ingest_log(seq, kind, arrival, message_hash, body) VALUES(?,?,?,?,?)"},
+      {&stmts_->seen_message, "SELECT 1 FROM ingest_log WHERE message_hash = ? LIMIT 1"},
+      {&stmts_->upsert_final,
+       "INSERT OR REPLACE INTO windows(pipeline, device, window_start, window_end, status, "
+       "closed_by, closed_at, records, vals) VALUES(?,?,?,?,'final',?,?,?,?)"},
+      {&stmts_->insert_late,
+       "INSERT INTO late_log(pipeline, device, event_time, arrival_time, watermark, "
+       "window_start, window_end) VALUES(?,?,?,?,?,?,?)"},
+      {&stmts_->insert_rejected,
+       "INSERT INTO rejected(reason, topic, device, arrival_time, payload) VALUES(?,?,?,?,?)"},
+      {&stmts_->upsert_device_state,
+       "INSERT OR REPLACE INTO device_state(pipeline, device, state) VALUES(?,?,?)"},
+      {&stmts_->delete_open,
+       "DELETE FROM windows WHERE status = 'open' AND pipeline = ? AND device = ?"},
+      {&stmts_->insert_open,
+       "INSERT OR REPLACE INTO windows(pipeline, device, window_start, window_end, status, "
+       "records, vals) VALUES(?,?,?,?,'open',?,?)"},
+      {&stmts_->upsert_pipeline,
+       "INSERT OR REPLACE INTO pipeline_state(pipeline, max_event_time, records, late, "
+       "duplicates, finalized, evicted) VALUES(?,?,?,?,?,?,?)"},
+      {&stmts_->upsert_stats,
+       "INSERT OR REPLACE INTO device_stats(id, device, records, rejected, last_event_time, "
+       "last_arrival_time) VALUES(?,?,?,?,?,?)"},
+      {&stmts_->upsert_checkpoint,
+       "INSERT OR REPLACE INTO checkpoint(id, seq, next_seq, total, rejected, written_at) "
+       "VALUES(1,?,?,?,?,?)"},
+      {&stmts_->trim_log, "DELETE FROM ingest_log WHERE seq <= ?"},
+      {&stmts_->trim_late, "DELETE FROM late_log WHERE id <= (SELECT max(id) FROM late_log) - ?"},
+      {&stmts_->trim_rejected,
+       "DELETE FROM rejected WHERE id <= (SELECT max(id) FROM rejected) - ?"},
+      {&stmts_->delete_expired,
+       "DELETE FROM windows WHERE (pipeline, device, window_start, window_end) IN ("
+       "SELECT pipeline, device, window_start, window_end FROM windows "
+       "WHERE status = 'final' AND window_end < ? LIMIT ?)"},
+  };
+  for (const Item& item : items) {
+    auto stmt = db_.Prepare(item.sql);
+    if (!stmt.ok()) return stmt.status();
+    *item.stmt = std::move(stmt).value();
+  }
+  return Status::Ok();
+}
+
+StatusOr<bool> StateStore::SeenMessage(std::uint64_t message_hash) {
+  sqlite::Statement& q = stmts_->seen_message;
+  q.Bind(1, AsInt(message_hash));
+  auto step = q.Step();
+  q.Reset();
+  if (!step.ok()) return step.status();
+  return *step == StepResult::kRow;
+}
+
+Status StateStore::AppendLog(int kind, Millis arrival, std::uint64_t message_hash,
+                             std::string_view body) {
+  sqlite::Statement& q = stmts_->append_log;
+  q.Bind(1, last_seq_ + 1);
+  q.Bind(2, kind);
+  q.Bind(3, arrival);
+  q.Bind(4, AsInt(message_hash));
+  q.BindBlob(5, body);
+  return q.Run();
+}
+
+Status StateStore::WriteOutput(const Engine& engine, const Output& out) {
+  for (const WindowResult& w : out.closed) {
+    const PipelineSpec& spec = engine.pipeline(w.pipeline).spec();
+    sqlite::Statement& q = stmts_->upsert_final;
+    q.Bind(1, std::string_view(spec.name));
+    q.Bind(2, std::string_view(w.device));
+    q.Bind(3, w.window.start);
+    q.Bind(4, w.window.end);
+    q.Bind(5, ClosedByName(w.closed_by));
+    q.Bind(6, w.closed_at);
+    q.Bind(7, w.records);
+    q.Bind(8, std::string_view(ValuesJson(spec, w.values)));
+    if (Status s = q.Run(); !s.ok()) return s;
+  }
+  for (const LateRecord& l : out.late) {
+    sqlite::Statement& q = stmts_->insert_late;
+    q.Bind(1, std::string_view(engine.pipeline(l.pipeline).spec().name));
+    q.Bind(2, std::string_view(l.device));
+    q.Bind(3, l.event_time);
+    q.Bind(4, l.arrival_time);
+    if (l.watermark == kNoTime) {
+      q.BindNull(5);
+    } else {
+      q.Bind(5, l.watermark);
+    }
+    q.Bind(6, l.missed.start);
+    q.Bind(7, l.missed.end);
+    if (Status s = q.Run(); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status StateStore::CommitRecord(const Record& record, Millis arrival, std::uint64_t message_hash,
+                                const Engine& engine, const Output& out) {
+  auto tx = sqlite::Transaction::Begin(db_);
+  if (!tx.ok()) return tx.status();
+  if (Status s = AppendLog(kLogRecord, arrival, message_hash, EncodeRecord(record)); !s.ok()) {
+    return s;
+  }
+  if (Status s = WriteOutput(engine, out); !s.ok()) return s;
+  if (Status s = tx->Commit(); !s.ok()) return s;
+  ++last_seq_;
+  return Status::Ok();
+}
+
+Status StateStore::CommitRejected(RejectReason reason, std::string_view topic,
+                                  std::string_view device, Millis arrival,
+                                  std::uint64_t message_hash, std::string_view payload) {
+  auto tx = sqlite::Transaction::Begin(db_);
+  if (!tx.ok()) return tx.status();
+  if (Status s = AppendLog(kLogRejected, arrival, message_hash, EncodeRejected(reason, device));
+      !s.ok()) {
+    return s;
+  }
+  sqlite::Statement& q = stmts_->insert_rejected;
+  q.Bind(1, RejectReasonName(reason));
+  q.Bind(2, topic);
+  q.Bind(3, device);
+  q.Bind(4, arrival);
+  q.BindBlob(5, payload.substr(0, options_.rejected_payload_max));
+  if (Status s = q.Run(); !s.ok()) return s;
+  if (Status s = tx->Commit(); !s.ok()) return s;
+  ++last_seq_;
+  return Status::Ok();
+}
+
+Status StateStore::CommitTick(Millis now, const Engine& engine, const Output& out) {
+  if (out.closed.empty() && out.late.empty()) return Status::Ok();
+  auto tx = sqlite::Transaction::Begin(db_);
+  if (!tx.ok()) return tx.status();
+  if (Status s = AppendLog(kLogTick, now, 0, {}); !s.ok()) return s;
+  if (Status s = WriteOutput(engine, out); !s.ok()) return s;
+  if (Status s = tx->Commit(); !s.ok()) return s;
+  ++last_seq_;
+  return Status::Ok();
+}
+
+bool StateStore::CheckpointDue(Millis now) const {
+  if (last_seq_ == checkpoint_seq_) return false;
+  return last_seq_ - checkpoint_seq_ >= options_.checkpoint_records ||
+         last_checkpoint_ == kNoTime || now - last_checkpoint_ >= options_.checkpoint_interval;
+}
+
+Status StateStore::Checkpoint(Engine& engine, Millis now) {
+  auto tx = sqlite::Transaction::Begin(db_);
+  if (!tx.ok()) return tx.status();
+  Statements& st = *stmts_;
+  for (std::size_t p = 0; p < engine.pipeline_count(); ++p) {
+    const WindowOperator& op = engine.pipeline(p);
+    const std::string_view name = op.spec().name;
+    for (DeviceId id : engine.TakeDirtyDevices(p)) {
+      const DeviceSnapshot d = op.SnapshotDevice(id);
+      st.upsert_device_state.Bind(1, name);
+      st.upsert_device_state.Bind(2, std::string_view(d.device));
+      st.upsert_device_state.BindBlob(3, std::string_view(EncodeDevice(d)));
+      if (Status s = st.upsert_device_state.Run(); !s.ok()) return s;
+      st.delete_open.Bind(1, name);
+      st.delete_open.Bind(2, std::string_view(d.device));
+      if (Status s = st.delete_open.Run(); !s.ok()) return s;
+      for (const WindowSnapshot& w : d.windows) {
+        std::vector<std::optional<double>> values;
+        for (std::size_t a = 0; a < op.spec().aggregates.size(); ++a) {
+          values.push_back(AggFinalize(op.spec().aggregates[a].fn, w.states[a]));
+        }
+        st.insert_open.Bind(1, name);
+        st.insert_open.Bind(2, std::string_view(d.device));
+        st.insert_open.Bind(3, w.window.start);
+        st.insert_open.Bind(4, w.window.end);
+        st.insert_open.Bind(5, w.records);
+        st.insert_open.Bind(6, std::string_view(ValuesJson(op.spec(), values)));
+        if (Status s = st.insert_open.Run(); !s.ok()) return s;
+      }
+    }
+    const OperatorSnapshot header = op.SnapshotHeader();
+    st.upsert_pipeline.Bind(1, name);
+    if (header.max_event_time == kNoTime) {
+      st.upsert_pipeline.BindNull(2);
+    } else {
+      st.upsert_pipeline.Bind(2, header.max_event_time);
+    }
+    st.upsert_pipeline.Bind(3, header.counters.records);
+    st.upsert_pipeline.Bind(4, header.counters.late);
+    st.upsert_pipeline.Bind(5, header.counters.duplicates);
+    st.upsert_pipeline.Bind(6, header.counters.finalized);
+    st.upsert_pipeline.Bind(7, header.counters.evicted);
+    if (Status s = st.upsert_pipeline.Run(); !s.ok()) return s;
+  }
+  const auto& stats = engine.devices().all();
+  for (std::size_t id = 0; id < stats.size(); ++id) {
+    const DeviceStats& d = stats[id];
+    st.upsert_stats.Bind(1, static_cast<std::int64_t>(id));
+    st.upsert_stats.Bind(2, std::string_view(d.device));
+    st.upsert_stats.Bind(3, d.records);
+    st.upsert_stats.Bind(4, d.rejected);
+    st.upsert_stats.Bind(5, d.last_event_time == kNoTime
+                                ? std::nullopt
+                                : std::optional<std::int64_t>(d.last_event_time));
+    st.upsert_stats.Bind(6, d.last_arrival_time == kNoTime
+                                ? std::nullopt
+                                : std::optional<std::int64_t>(d.last_arrival_time));
+    if (Status s = st.upsert_stats.Run(); !s.ok()) return s;
+  }
+  const EngineSnapshot counters{
+      engine.Snapshot().next_seq, engine.total(), engine.rejected(), {}, {}, {}};
+  st.upsert_checkpoint.Bind(1, last_seq_);
+  st.upsert_checkpoint.Bind(2, AsInt(counters.next_seq));
+  st.upsert_checkpoint.Bind(3, counters.total);
+  st.upsert_checkpoint.BindBlob(
+      4, std::string_view(reinterpret_cast<const char*>(counters.rejected.data()),
+                          sizeof(counters.rejected)));
+  st.upsert_checkpoint.Bind(5, now);
+  if (Status s = st.upsert_checkpoint.Run(); !s.ok()) return s;
+  st.trim_log.Bind(1, last_seq_ - options_.redelivery_window);
+  if (Status s = st.trim_log.Run(); !s.ok()) return s;
+  st.trim_late.Bind(1, options_.late_log_max);
+  if (Status s = st.trim_late.Run(); !s.ok()) return s;
+  st.trim_rejected.Bind(1, options_.rejected_max);
+  if (Status s = st.trim_rejected.Run(); !s.ok()) return s;
+  if (Status s = tx->Commit(); !s.ok()) return s;
+  checkpoint_seq_ = last_seq_;
+  last_checkpoint_ = now;
+  return Status::Ok();
+}
+
+StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
+  EngineSnapshot snap;
+  std::int64_t seq = 0;
+  {
+    auto q = db_.Prepare("SELECT seq, next_seq, total, rejected FROM checkpoint WHERE id = 1");
+    if (!q.ok()) return q.status();
+    auto step = q->Step();
+    if (!step.ok()) return step.status();
+    if (*step == StepResult::kRow) {
+      seq = q->ColumnInt64(0);
+      snap.next_seq = static_cast<std::uint64_t>(q->ColumnInt64(1));
+      snap.total = q->ColumnInt64(2);
+      std::string_view rejected = q->ColumnBlob(3);
+      if (rejected.size() != sizeof(snap.rejected))
+        return Corrupt("checkpoint: bad rejected counts");
+      std::memcpy(snap.rejected.data(), rejected.data(), rejected.size());
+    }
+  }
+  {
+    auto q = db_.Prepare(
+        "SELECT device, records, rejected, last_event_time, last_arrival_time FROM device_stats "
+        "ORDER BY id");
+    if (!q.ok()) return q.status();
+    for (;;) {
+      auto step = q->Step();
+      if (!step.ok()) return step.status();
+      if (*step == StepResult::kDone) break;
+      snap.devices.push_back({std::string(q->ColumnText(0)), q->ColumnInt64(1), q->ColumnInt64(2),
+                              q->ColumnIsNull(3) ? kNoTime : q->ColumnInt64(3),
+                              q->ColumnIsNull(4) ? kNoTime : q->ColumnInt64(4)});
+    }
+  }
+  {
+    auto q = db_.Prepare(
+        "SELECT pipeline, max_event_time, records, late, duplicates, finalized, evicted "
+        "FROM pipeline_state");
+    if (!q.ok()) return q.status();
+    for (;;) {
+      auto step = q->Step();
+      if (!step.ok()) return step.status();
+      if (*step == StepResult::kDone) break;
+      snap.pipeline_names.emplace_back(q->ColumnText(0));
+      OperatorSnapshot& op = snap.pipelines.emplace_back();
+      op.max_event_time = q->ColumnIsNull(1) ? kNoTime : q->ColumnInt64(1);
+      op.counters = {q->ColumnInt64(2), q->ColumnInt64(3), q->ColumnInt64(4), q->ColumnInt64(5),
+                     q->ColumnInt64(6)};
+    }
+  }
+  RecoveryStats stats;
+  {
+    auto q = db_.Prepare("SELECT pipeline, state FROM device_state");
+    if (!q.ok()) return q.status();
+    for (;;) {
+      auto step = q->Step();
+      if (!step.ok()) return step.status();
+      if (*step == StepResult::kDone) break;
+      const std::string_view pipeline = q->ColumnText(0);
+      std::size_t i = 0;
+      while (i < snap.pipeline_names.size() && snap.pipeline_names[i] != pipeline) ++i;
+      if (i == snap.pipelines.size()) continue;  // state of a pipeline no longer checkpointed
+      DeviceSnapshot d;
+      if (!DecodeDevice(q->ColumnBlob(1), d)) {
+        return Corrupt("device_state of " + std::string(pipeline) + " is damaged");
+      }
+      stats.open_windows += static_cast<std::int64_t>(d.windows.size());
+      snap.pipelines[i].devices.push_back(std::move(d));
+    }
+  }
+  engine.Restore(snap);
+  stats.devices = static_cast<std::int64_t>(engine.devices().size());
+  last_seq_ = checkpoint_seq_ = seq;
+
+  auto q =
+      db_.Prepare("SELECT seq, kind, arrival, body FROM ingest_log WHERE seq > ? ORDER BY seq");
+  if (!q.ok()) return q.status();
+  q->Bind(1, seq);
+  Output discard;  // what replay produces was committed with the original message
+  StoredRecord record;
+  for (;;) {
+    auto step = q->Step();
+    if (!step.ok()) return step.status();
+    if (*step == StepResult::kDone) break;
+    last_seq_ = q->ColumnInt64(0);
+    const Millis arrival = q->ColumnInt64(2);
+    const std::string_view body = q->ColumnBlob(3);
+    switch (q->ColumnInt64(1)) {
+      case kLogRecord:
+        if (!DecodeRecord(body, record)) return Corrupt("ingest_log entry is damaged");
+        engine.ProcessAt(record.view(), arrival, discard);
+        break;
+      case kLogRejected:
+        if (body.empty() || static_cast<unsigned char>(body[0]) >= kRejectReasonCount) {
+          return Corrupt("ingest_log rejected entry is damaged");
+        }
+        engine.CountRejected(static_cast<RejectReason>(body[0]), body.substr(1), arrival);
+        break;
+      case kLogTick:
+        engine.TickAt(arrival, discard);
+        break;
+      default:
+        return Corrupt("ingest_log entry of unknown kind");
+    }
+    discard.clear();
+    ++stats.replayed;
+  }
+  stats.open_windows = 0;
+  for (std::size_t p = 0; p < engine.pipeline_count(); ++p) {
+    stats.open_windows += engine.pipeline(p).Metrics().open_windows;
+  }
+  return stats;
+}
+
+StatusOr<std::int64_t> StateStore::DeleteExpired(Millis older_than, std::int64_t batch) {
+  sqlite::Statement& q = stmts_->delete_expired;
+  q.Bind(1, older_than);
+  q.Bind(2, batch);
+  if (Status s = q.Run(); !s.ok()) return s;
+  return static_cast<std::int64_t>(db_.Changes());
+}
+
+}  // namespace tidemark

@@ -1,0 +1,99 @@
+// StateStore: tidemark's durable state in one SQLite file (DESIGN.md §3), used by the gateway's
+// ingest thread only (it owns the single writer connection). HTTP reads through its own
+// read-only connections (sqlite::Database::OpenReader), never through this object.
+//
+// Write path, per MQTT message, inside the message callback and before it returns (so Paho's
+// PUBACK follows the commit):
+//   Engine::ProcessAt(record, arrival, out)  ->  StateStore::CommitRecord(record, arrival, out)
+// One transaction appends the record to the ingest log and writes everything it produced
+// (final windows, late-log rows). Open window state lives in memory and is checkpointed in
+// batches (Checkpoint(): changed devices only, every `checkpoint_records` messages or
+// `checkpoint_interval`); on start Recover() loads the checkpoint and replays the log tail
+// through the engine, so a crash at any instant loses nothing and counts nothing twice.
+// If a commit fails (disk full, I/O error) the transaction rolls back, the caller must not
+// acknowledge the message, and must call Recover() to bring the engine back to what is on disk
+// before it goes on.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/engine.h"
+#include "storage/sqlite.h"
+
+namespace tidemark {
+
+struct StoreOptions {
+  std::string path;
+  sqlite::Synchronous synchronous = sqlite::Synchronous::kNormal;
+  std::int64_t checkpoint_records = 50000;  // messages between checkpoints
+  Millis checkpoint_interval = 10 * kSecond;
+  std::int64_t late_log_max = 100000;       // rows kept in the late-data log
+  std::int64_t rejected_max = 10000;        // rejected-record samples kept
+  std::int64_t redelivery_window = 100000;  // logged messages kept to recognise redeliveries
+  std::size_t rejected_payload_max = 1024;  // bytes of a rejected payload kept
+};
+
+struct RecoveryStats {
+  std::int64_t open_windows = 0;
+  std::int64_t devices = 0;
+  std::int64_t replayed = 0;  // ingest-log entries replayed after the checkpoint
+  Millis millis = 0;          // wall time taken, filled by the caller that has a clock
+};
+
+class StateStore {
+ public:
+  // Opens (creating if needed) the database, runs PRAGMA quick_check (a damaged file is an
+  // error naming it, never a silent reset) and applies schema migrations in one transaction.
+  static sqlite::StatusOr<std::unique_ptr<StateStore>> Open(const StoreOptions& options);
+  ~StateStore();
+
+  // Replaces the engine's state with the checkpoint and replays the ingest log after it.
+  sqlite::StatusOr<RecoveryStats> Recover(Engine& engine);
+
+  // True when `message_hash` (a hash of topic and payload) was logged recently: a redelivery
+  // of a message already counted. Check only messages the broker flags as duplicates.
+  sqlite::StatusOr<bool> SeenMessage(std::uint64_t message_hash);
+
+  // The per-message commit of an accepted-or-late-or-duplicate record.
+  sqlite::Status CommitRecord(const Record& record, Millis arrival, std::uint64_t message_hash,
+                              const Engine& engine, const Output& out);
+  // The per-message commit of a rejected message (after Engine::CountRejected or a rejecting
+  // ProcessAt): logs it for replay and keeps a bounded sample with the reason.
+  sqlite::Status CommitRejected(RejectReason reason, std::string_view topic,
+                                std::string_view device, Millis arrival, std::uint64_t message_hash,
+                                std::string_view payload);
+  // Commits what a Tick produced (idle closes, processing-time closes); a no-op when nothing.
+  sqlite::Status CommitTick(Millis now, const Engine& engine, const Output& out);
+
+  // True when a checkpoint is due at processing time `now`.
+  bool CheckpointDue(Millis now) const;
+  // Writes the changed devices' state, the open windows' current values, device statistics
+  // and counters, and trims the ingest log, late log and rejected samples.
+  sqlite::Status Checkpoint(Engine& engine, Millis now);
+
+  // Deletes up to `batch` final windows that ended before `older_than`; returns how many.
+  sqlite::StatusOr<std::int64_t> DeleteExpired(Millis older_than, std::int64_t batch);
+
+  sqlite::Database& db() { return db_; }
+  std::int64_t last_seq() const { return last_seq_; }
+
+ private:
+  StateStore(sqlite::Database db, StoreOptions options);
+  sqlite::Status Prepare();
+  sqlite::Status AppendLog(int kind, Millis arrival, std::uint64_t message_hash,
+                           std::string_view body);
+  sqlite::Status WriteOutput(const Engine& engine, const Output& out);
+
+  sqlite::Database db_;
+  StoreOptions options_;
+  std::int64_t last_seq_ = 0;        // newest ingest-log sequence number
+  std::int64_t checkpoint_seq_ = 0;  // log entries up to this are in the checkpoint
+  Millis last_checkpoint_ = kNoTime;
+  struct Statements;
+  std::unique_ptr<Statements> stmts_;
+};
+
+}  // namespace tidemark
