@@ -21,6 +21,7 @@ Engine::Engine(std::vector<PipelineSpec> pipelines, const Clock& clock, EngineOp
 
 std::optional<RejectReason> Engine::Validate(const Record& r, Millis arrival) const {
   if (r.device.empty()) return RejectReason::kMissingDevice;
+  if (!InTimeRange(arrival)) return RejectReason::kBadTime;  // a broken clock or replay row
   if (uses_event_time_) {
     if (!InTimeRange(r.event_time)) return RejectReason::kBadTime;
     if (options_.max_future_skew && r.event_time - arrival > *options_.max_future_skew) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace tidemark {
@@ -14,8 +15,13 @@ class FingerprintSet {
   FingerprintSet() = default;
   FingerprintSet(const FingerprintSet& other);
   FingerprintSet& operator=(const FingerprintSet& other);
-  FingerprintSet(FingerprintSet&&) noexcept = default;
-  FingerprintSet& operator=(FingerprintSet&&) noexcept = default;
+  FingerprintSet(FingerprintSet&& other) noexcept { *this = std::move(other); }
+  FingerprintSet& operator=(FingerprintSet&& other) noexcept {
+    slots_ = std::move(other.slots_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    return *this;
+  }
 
   // Adds fp; false when it was already present.
   bool Insert(std::uint64_t fp);

@@ -9,9 +9,12 @@ std::optional<Error> ValidatePipeline(const PipelineSpec& spec) {
     return Error{"pipeline \"" + spec.name + "\": " + why};
   };
   if (spec.name.empty()) return Error{"a pipeline needs a name"};
-  if (spec.window.kind == WindowKind::kSession ? spec.window.gap <= 0 : spec.window.size <= 0) {
-    return fail("no window defined");
-  }
+  // The window must be one the factories would build (they hold the overflow bounds).
+  const WindowSpec& w = spec.window;
+  auto rebuilt = w.kind == WindowKind::kSession ? WindowSpec::Session(w.gap)
+                                                : WindowSpec::Sliding(w.size, w.slide, w.offset);
+  if (!rebuilt) return fail(rebuilt.error());
+  if (rebuilt->kind != w.kind || rebuilt->offset != w.offset) return fail("inconsistent window");
   if (spec.watermark_delay < 0 || spec.watermark_delay > kMaxWindowSpan) {
     return fail("watermark must be between 0s and " + FormatDuration(kMaxWindowSpan));
   }

@@ -128,7 +128,6 @@ void WindowOperator::AddToSession(DeviceState& d, DeviceId id, const Record& r, 
   } else {
     const std::size_t n = spec_.aggregates.size();
     OpenWindow& target = ws[first];
-    const Millis old_end = target.window.end;
     const Window merged{std::min(target.window.start, own.start),
                         std::max(ws[last - 1].window.end, own.end)};
     for (std::size_t k = first + 1; k < last; ++k) {
@@ -140,8 +139,7 @@ void WindowOperator::AddToSession(DeviceState& d, DeviceId id, const Record& r, 
     }
     counters_.evicted += static_cast<std::int64_t>(last - first - 1);
     EraseWindows(d, first + 1, last - first - 1);
-    ws[first].window = merged;
-    if (merged.end != old_end && UsesGlobalWatermark()) timers_.push({merged.end, id});
+    ws[first].window = merged;  // its timer stays at the old end; FireGlobalTimers re-arms it
   }
   AddRecordTo(d, index, r, t, seq);
   if (spec_.dedup) ws[index].seen.Insert(fp);
@@ -220,7 +218,13 @@ void WindowOperator::FireGlobalTimers(Millis now, Output& out) {
   while (!timers_.empty() && timers_.top().first <= watermark) {
     const DeviceId id = timers_.top().second;
     timers_.pop();
-    CloseDue(devices_[id], id, ClosedBy::kWatermark, now, out);
+    DeviceState& d = devices_[id];
+    CloseDue(d, id, ClosedBy::kWatermark, now, out);
+    // A session that grew past its timer gets one new timer at its current end: one pending
+    // timer per window, not one per record.
+    if (!d.windows.empty() && d.windows.front().window.end > watermark) {
+      timers_.push({d.windows.front().window.end, id});
+    }
   }
 }
 

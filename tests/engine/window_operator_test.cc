@@ -246,3 +246,34 @@ TEST(WindowOperatorCheckpoint, DirtyDevicesAreThoseWhoseStateChanged) {
 
 }  // namespace
 }  // namespace tidemark
+
+namespace tidemark {
+namespace {
+
+TEST(WindowOperatorTimers, GlobalSessionsKeepOneTimerPerWindowNotPerRecord) {
+  ManualClock clock(0);
+  PipelineSpec spec = testing::MakeSpec("s", *WindowSpec::Session(5 * kMinute), 30 * kMinute,
+                                        {{"n", "count()"}}, WatermarkScope::kGlobal);
+  spec.dedup = false;
+  Engine engine({spec}, clock);
+  Output out;
+  for (int i = 0; i < 20000; ++i) {  // 20 devices, one reading a second each
+    testing::OwnedRecord r("d" + std::to_string(i % 20), (i / 20) * kSecond);
+    engine.Process(r.view(), out);
+  }
+  const PipelineMetrics m = engine.pipeline(0).Metrics();
+  EXPECT_EQ(m.open_windows, 20);
+  EXPECT_LT(m.state_bytes, 20 * 1000);  // one 16-byte timer per record would be 320 kB
+}
+
+TEST(WindowOperatorTimers, ValidationRejectsHandBuiltBadWindows) {
+  PipelineSpec spec = testing::MakeSpec("p", *WindowSpec::Tumbling(10), 0, {{"n", "count()"}});
+  spec.window.slide = 0;
+  EXPECT_FALSE(!ValidatePipeline(spec).has_value());
+  spec.window = *WindowSpec::Session(10);
+  spec.window.gap = INT64_MAX / 2;
+  EXPECT_TRUE(ValidatePipeline(spec).has_value());
+}
+
+}  // namespace
+}  // namespace tidemark
