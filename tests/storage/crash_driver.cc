@@ -13,6 +13,7 @@
 // TIDEMARK_CRASH_SLEEP_US=<n> sleeps n microseconds after each message.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>

@@ -3,10 +3,12 @@
 // (which feeds them through an Engine alone, without crashes, for the expected result).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
