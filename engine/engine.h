@@ -64,6 +64,7 @@ class Engine {
   const WindowOperator& pipeline(std::size_t i) const { return operators_[i]; }
   const DeviceTable& devices() const { return devices_; }
   std::int64_t total() const { return total_; }
+  std::uint64_t next_seq() const { return next_seq_; }
   const RejectCounts& rejected() const { return rejected_; }
   const Clock& clock() const { return clock_; }
 

@@ -290,14 +290,12 @@ Status StateStore::Checkpoint(Engine& engine, Millis now) {
                                 : std::optional<std::int64_t>(d.last_arrival_time));
     if (Status s = st.upsert_stats.Run(); !s.ok()) return s;
   }
-  const EngineSnapshot counters{
-      engine.Snapshot().next_seq, engine.total(), engine.rejected(), {}, {}, {}};
+  const RejectCounts& rejected = engine.rejected();
   st.upsert_checkpoint.Bind(1, last_seq_);
-  st.upsert_checkpoint.Bind(2, AsInt(counters.next_seq));
-  st.upsert_checkpoint.Bind(3, counters.total);
+  st.upsert_checkpoint.Bind(2, AsInt(engine.next_seq()));
+  st.upsert_checkpoint.Bind(3, engine.total());
   st.upsert_checkpoint.BindBlob(
-      4, std::string_view(reinterpret_cast<const char*>(counters.rejected.data()),
-                          sizeof(counters.rejected)));
+      4, std::string_view(reinterpret_cast<const char*>(rejected.data()), sizeof(rejected)));
   st.upsert_checkpoint.Bind(5, now);
   if (Status s = st.upsert_checkpoint.Run(); !s.ok()) return s;
   st.trim_log.Bind(1, last_seq_ - options_.redelivery_window);

@@ -11,8 +11,8 @@
 // `checkpoint_interval`); on start Recover() loads the checkpoint and replays the log tail
 // through the engine, so a crash at any instant loses nothing and counts nothing twice.
 // If a commit or a Checkpoint() fails (disk full, I/O error) the transaction rolls back, the
-// caller must not acknowledge the message, and must call Recover() to bring the engine back to what is on disk
-// before it goes on.
+// caller must not acknowledge the message, and must call Recover() to bring the engine back to what
+// is on disk before it goes on.
 #pragma once
 
 #include <cstdint>
