@@ -1,0 +1,76 @@
+// Config: the gateway's configuration, loaded from TOML (toml++) — the public contract of
+// issue 4 (keys as written there; more are welcome). Every error names the source, line and
+// key, e.g. `tidemark.toml:14: pipeline[0].window: invalid duration "10 parsecs": ...`.
+// Pure values and free functions: safe from any thread; main() loads it once at start-up.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/pipeline.h"
+#include "engine/result.h"
+#include "engine/time.h"
+#include "storage/sqlite.h"
+
+namespace tidemark {
+
+struct MqttConfig {
+  std::string broker = "tcp://127.0.0.1:1883";  // tcp://, ssl://, mqtt://, mqtts://
+  std::string client_id = "tidemark";
+  std::vector<std::string> topics = {"devices/+/telemetry"};
+  int qos = 1;                  // 0 or 1 (1: at-least-once, the durable path)
+  int version = 4;              // MQTT protocol: 4 = 3.1.1, 5 = 5.0 (config: "3.1.1" or "5")
+  std::string username;
+  std::string password;
+  std::string ca_file;          // TLS: trust store for ssl:// brokers
+  std::string cert_file;        // TLS client certificate
+  std::string key_file;         // TLS client key
+  Millis keep_alive = 30 * kSecond;
+  Millis session_expiry = 7 * kDay;  // MQTT 5 session expiry interval
+  Millis reconnect_min = 1 * kSecond;
+  Millis reconnect_max = 30 * kSecond;
+};
+
+struct InputConfig {
+  std::string device = "deviceId";    // payload field (dotted path) or "topic[N]"
+  std::string event_time = "eventTime";
+  Millis max_future_skew = 5 * kMinute;
+  std::size_t max_payload_bytes = 64 * 1024;  // larger payloads are rejected: too_large
+};
+
+struct StorageConfig {
+  std::string path = "/var/lib/tidemark/tidemark.db";
+  sqlite::Synchronous synchronous = sqlite::Synchronous::kNormal;
+  Millis retention = 7 * kDay;                  // final windows older than this are deleted
+  Millis checkpoint_interval = 10 * kSecond;
+  std::int64_t checkpoint_records = 50000;
+  std::int64_t late_log_max = 100000;
+  std::int64_t rejected_max = 10000;
+};
+
+struct HttpConfig {
+  std::string listen = "127.0.0.1:8080";  // "" disables the HTTP server
+  std::string token_file;
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct Config {
+  MqttConfig mqtt;
+  InputConfig input;
+  StorageConfig storage;
+  HttpConfig http;
+  std::vector<PipelineSpec> pipelines;  // each passed ValidatePipeline()
+};
+
+// Parses TOML text. `source` names it in errors (usually the file path).
+Result<Config> ParseConfig(std::string_view text, std::string_view source);
+// Reads and parses a file; an unreadable file is an error naming it.
+Result<Config> LoadConfig(const std::string& path);
+// The commented default configuration (what --print-default-config prints); it parses to the
+// defaults above plus the seed pipeline avg_temp_10m.
+std::string_view DefaultConfigText();
+
+}  // namespace tidemark

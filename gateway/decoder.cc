@@ -1,0 +1,1 @@
+#include "gateway/decoder.h"

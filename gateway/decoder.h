@@ -1,0 +1,54 @@
+// RecordDecoder: an MQTT message (topic + JSON payload) -> a Record for the engine, or a
+// rejection with a reason (DESIGN.md §2 "Bad input"). Reads only what the pipelines need: the
+// device (a payload field or a topic level), the event time (epoch s/ms number, RFC 3339 or
+// epoch string) and the fields the aggregates read, by dotted path into nested objects.
+// One decoder per ingest thread: Decode() reuses internal buffers, and the returned Record views
+// them until the next call. Never throws.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/record.h"
+
+namespace tidemark {
+
+struct DecoderOptions {
+  std::string device = "deviceId";  // dotted payload path, or "topic[N]" (0-based topic level)
+  std::string event_time = "eventTime";
+  bool require_event_time = true;   // false when every pipeline uses processing time
+  std::vector<std::string> fields;  // dotted paths the aggregates read
+  std::size_t max_payload_bytes = 64 * 1024;
+  std::size_t max_device_bytes = 256;
+};
+
+struct Decoded {
+  std::optional<RejectReason> rejected;  // set: `record` is meaningless except record.device
+  std::string detail;                    // why, for logs and the rejected sample
+  Record record;
+};
+
+class RecordDecoder {
+ public:
+  explicit RecordDecoder(DecoderOptions options);
+
+  // Decodes one message. The result (its record's strings and fields) is valid until the next
+  // call. A rejection may still carry the device when it was found (for per-device counts).
+  const Decoded& Decode(std::string_view topic, std::string_view payload);
+
+ private:
+  DecoderOptions options_;
+  int device_topic_level_ = -1;  // >= 0 when options_.device is "topic[N]"
+  Decoded result_;
+  std::string device_;
+  std::vector<FieldValue> fields_;
+};
+
+// A 64-bit hash of bytes (for payload identity and redelivery detection); stable across runs
+// and builds, because it is stored in the database.
+std::uint64_t HashBytes(std::string_view bytes, std::uint64_t seed = 0);
+
+}  // namespace tidemark

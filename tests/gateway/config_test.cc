@@ -1,0 +1,3 @@
+#include "gateway/config.h"
+
+#include <gtest/gtest.h>

@@ -1,0 +1,3 @@
+#include "gateway/decoder.h"
+
+#include <gtest/gtest.h>
