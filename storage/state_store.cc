@@ -1,5 +1,8 @@
 #include "storage/state_store.h"
 
+#include <sqlite3.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -50,13 +53,15 @@ std::string EncodeRejected(RejectReason reason, std::string_view device) {
 }  // namespace
 
 struct StateStore::Statements {
-  sqlite::Statement append_log, seen_message, upsert_final, insert_late, insert_rejected,
+  sqlite::Statement begin, commit, rollback, append_log, upsert_final, insert_late, insert_rejected,
       upsert_device_state, delete_open, insert_open, upsert_pipeline, upsert_stats,
       upsert_checkpoint, trim_log, trim_late, trim_rejected, delete_expired;
 };
 
 StateStore::StateStore(sqlite::Database db, StoreOptions options)
-    : db_(std::move(db)), options_(std::move(options)) {}
+    : db_(std::move(db)),
+      options_(std::move(options)),
+      recent_(static_cast<std::size_t>(std::max<std::int64_t>(options_.redelivery_window, 1))) {}
 
 StateStore::~StateStore() = default;
 
@@ -86,7 +91,9 @@ Status StateStore::Prepare() {
   const Item items[] = {
       {&stmts_->append_log,
        "INSERT INTO ingest_log(seq, kind, arrival, message_hash, body) VALUES(?,?,?,?,?)"},
-      {&stmts_->seen_message, "SELECT 1 FROM ingest_log WHERE message_hash = ? LIMIT 1"},
+      {&stmts_->begin, "BEGIN IMMEDIATE"},
+      {&stmts_->commit, "COMMIT"},
+      {&stmts_->rollback, "ROLLBACK"},
       {&stmts_->upsert_final,
        "INSERT OR REPLACE INTO windows(pipeline, device, window_start, window_end, status, "
        "closed_by, closed_at, records, vals) VALUES(?,?,?,?,'final',?,?,?,?)"},
@@ -128,14 +135,35 @@ Status StateStore::Prepare() {
   return Status::Ok();
 }
 
-StatusOr<bool> StateStore::SeenMessage(std::uint64_t message_hash) {
-  sqlite::Statement& q = stmts_->seen_message;
-  q.Bind(1, AsInt(message_hash));
-  auto step = q.Step();
-  q.Reset();
-  if (!step.ok()) return step.status();
-  return *step == StepResult::kRow;
+bool StateStore::SeenMessage(std::uint64_t message_hash) const {
+  return recent_.Contains(message_hash);
 }
+
+// BEGIN IMMEDIATE .. COMMIT with statements prepared once (re-preparing them cost ~2 us a
+// message); rolls back in the destructor unless committed.
+class StateStore::Tx {
+ public:
+  explicit Tx(Statements& st) : st_(st) { status_ = st_.begin.Run(); }
+  ~Tx() {
+    if (status_.ok() && !committed_ &&
+        sqlite3_get_autocommit(sqlite3_db_handle(st_.begin.raw())) == 0) {
+      (void)st_.rollback.Run();
+    }
+  }
+  Tx(const Tx&) = delete;
+  Tx& operator=(const Tx&) = delete;
+  const Status& status() const { return status_; }
+  Status Commit() {
+    Status s = st_.commit.Run();
+    committed_ = s.ok();
+    return s;
+  }
+
+ private:
+  Statements& st_;
+  Status status_;
+  bool committed_ = false;
+};
 
 Status StateStore::AppendLog(int kind, Millis arrival, std::uint64_t message_hash,
                              std::string_view body) {
@@ -145,7 +173,15 @@ Status StateStore::AppendLog(int kind, Millis arrival, std::uint64_t message_has
   q.Bind(3, arrival);
   q.Bind(4, AsInt(message_hash));
   q.BindBlob(5, body);
-  return q.Run();
+  Status s = q.Run();
+  if (s.ok() && kind != kLogTick) pending_hash_ = message_hash;
+  return s;
+}
+
+void StateStore::Committed() {
+  ++last_seq_;
+  if (pending_hash_) recent_.Add(*pending_hash_);
+  pending_hash_.reset();
 }
 
 Status StateStore::WriteOutput(const Engine& engine, const Output& out) {
@@ -182,22 +218,22 @@ Status StateStore::WriteOutput(const Engine& engine, const Output& out) {
 
 Status StateStore::CommitRecord(const Record& record, Millis arrival, std::uint64_t message_hash,
                                 const Engine& engine, const Output& out) {
-  auto tx = sqlite::Transaction::Begin(db_);
-  if (!tx.ok()) return tx.status();
+  Tx tx(*stmts_);
+  if (!tx.status().ok()) return tx.status();
   if (Status s = AppendLog(kLogRecord, arrival, message_hash, EncodeRecord(record)); !s.ok()) {
     return s;
   }
   if (Status s = WriteOutput(engine, out); !s.ok()) return s;
-  if (Status s = tx->Commit(); !s.ok()) return s;
-  ++last_seq_;
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  Committed();
   return Status::Ok();
 }
 
 Status StateStore::CommitRejected(RejectReason reason, std::string_view topic,
                                   std::string_view device, Millis arrival,
                                   std::uint64_t message_hash, std::string_view payload) {
-  auto tx = sqlite::Transaction::Begin(db_);
-  if (!tx.ok()) return tx.status();
+  Tx tx(*stmts_);
+  if (!tx.status().ok()) return tx.status();
   if (Status s = AppendLog(kLogRejected, arrival, message_hash, EncodeRejected(reason, device));
       !s.ok()) {
     return s;
@@ -209,19 +245,19 @@ Status StateStore::CommitRejected(RejectReason reason, std::string_view topic,
   q.Bind(4, arrival);
   q.BindBlob(5, payload.substr(0, options_.rejected_payload_max));
   if (Status s = q.Run(); !s.ok()) return s;
-  if (Status s = tx->Commit(); !s.ok()) return s;
-  ++last_seq_;
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  Committed();
   return Status::Ok();
 }
 
 Status StateStore::CommitTick(Millis now, const Engine& engine, const Output& out) {
   if (out.closed.empty() && out.late.empty()) return Status::Ok();
-  auto tx = sqlite::Transaction::Begin(db_);
-  if (!tx.ok()) return tx.status();
+  Tx tx(*stmts_);
+  if (!tx.status().ok()) return tx.status();
   if (Status s = AppendLog(kLogTick, now, 0, {}); !s.ok()) return s;
   if (Status s = WriteOutput(engine, out); !s.ok()) return s;
-  if (Status s = tx->Commit(); !s.ok()) return s;
-  ++last_seq_;
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  Committed();
   return Status::Ok();
 }
 
@@ -232,8 +268,8 @@ bool StateStore::CheckpointDue(Millis now) const {
 }
 
 Status StateStore::Checkpoint(Engine& engine, Millis now) {
-  auto tx = sqlite::Transaction::Begin(db_);
-  if (!tx.ok()) return tx.status();
+  Tx tx(*stmts_);
+  if (!tx.status().ok()) return tx.status();
   Statements& st = *stmts_;
   for (std::size_t p = 0; p < engine.pipeline_count(); ++p) {
     const WindowOperator& op = engine.pipeline(p);
@@ -275,9 +311,14 @@ Status StateStore::Checkpoint(Engine& engine, Millis now) {
     st.upsert_pipeline.Bind(7, header.counters.evicted);
     if (Status s = st.upsert_pipeline.Run(); !s.ok()) return s;
   }
+  // Device statistics change with every message of a device: write those whose count moved.
   const auto& stats = engine.devices().all();
+  std::vector<std::int64_t> stats_pending = stats_written_;
+  stats_pending.resize(stats.size(), -1);
   for (std::size_t id = 0; id < stats.size(); ++id) {
     const DeviceStats& d = stats[id];
+    if (stats_pending[id] == d.records) continue;
+    stats_pending[id] = d.records;
     st.upsert_stats.Bind(1, static_cast<std::int64_t>(id));
     st.upsert_stats.Bind(2, std::string_view(d.device));
     st.upsert_stats.Bind(3, d.records);
@@ -304,7 +345,8 @@ Status StateStore::Checkpoint(Engine& engine, Millis now) {
   if (Status s = st.trim_late.Run(); !s.ok()) return s;
   st.trim_rejected.Bind(1, options_.rejected_max);
   if (Status s = st.trim_rejected.Run(); !s.ok()) return s;
-  if (Status s = tx->Commit(); !s.ok()) return s;
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  stats_written_ = std::move(stats_pending);
   checkpoint_seq_ = last_seq_;
   last_checkpoint_ = now;
   return Status::Ok();
@@ -328,6 +370,7 @@ StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
       std::memcpy(snap.rejected.data(), rejected.data(), rejected.size());
     }
   }
+  stats_written_.clear();
   {
     auto q = db_.Prepare(
         "SELECT device, records, rejected, last_event_time, last_arrival_time FROM device_stats "
@@ -337,6 +380,7 @@ StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
       auto step = q->Step();
       if (!step.ok()) return step.status();
       if (*step == StepResult::kDone) break;
+      stats_written_.push_back(q->ColumnInt64(1));
       snap.devices.push_back({std::string(q->ColumnText(0)), q->ColumnInt64(1), q->ColumnInt64(2),
                               q->ColumnIsNull(3) ? kNoTime : q->ColumnInt64(3),
                               q->ColumnIsNull(4) ? kNoTime : q->ColumnInt64(4)});
@@ -382,6 +426,7 @@ StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
   stats.devices = static_cast<std::int64_t>(engine.devices().size());
   last_seq_ = checkpoint_seq_ = seq;
 
+  if (Status s = LoadRecentHashes(); !s.ok()) return s;
   auto q =
       db_.Prepare("SELECT seq, kind, arrival, body FROM ingest_log WHERE seq > ? ORDER BY seq");
   if (!q.ok()) return q.status();
@@ -420,6 +465,20 @@ StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
     stats.open_windows += engine.pipeline(p).Metrics().open_windows;
   }
   return stats;
+}
+
+Status StateStore::LoadRecentHashes() {
+  recent_.Clear();
+  pending_hash_.reset();
+  auto q = db_.Prepare("SELECT message_hash FROM ingest_log WHERE kind != ? ORDER BY seq");
+  if (!q.ok()) return q.status();
+  q->Bind(1, static_cast<int>(kLogTick));
+  for (;;) {
+    auto step = q->Step();
+    if (!step.ok()) return step.status();
+    if (*step == StepResult::kDone) return Status::Ok();
+    recent_.Add(static_cast<std::uint64_t>(q->ColumnInt64(0)));
+  }
 }
 
 StatusOr<std::int64_t> StateStore::DeleteExpired(Millis older_than, std::int64_t batch) {

@@ -17,10 +17,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "engine/engine.h"
+#include "storage/recent_hashes.h"
 #include "storage/sqlite.h"
 
 namespace tidemark {
@@ -53,9 +55,10 @@ class StateStore {
   // Replaces the engine's state with the checkpoint and replays the ingest log after it.
   sqlite::StatusOr<RecoveryStats> Recover(Engine& engine);
 
-  // True when `message_hash` (a hash of topic and payload) was logged recently: a redelivery
-  // of a message already counted. Check only messages the broker flags as duplicates.
-  sqlite::StatusOr<bool> SeenMessage(std::uint64_t message_hash);
+  // True when `message_hash` (a hash of topic and payload) is among the newest
+  // `redelivery_window` logged messages: a redelivery of a message already counted. Check only
+  // messages the broker flags as duplicates. In memory; rebuilt by Recover().
+  bool SeenMessage(std::uint64_t message_hash) const;
 
   // The per-message commit of an accepted-or-late-or-duplicate record.
   sqlite::Status CommitRecord(const Record& record, Millis arrival, std::uint64_t message_hash,
@@ -86,12 +89,18 @@ class StateStore {
   sqlite::Status AppendLog(int kind, Millis arrival, std::uint64_t message_hash,
                            std::string_view body);
   sqlite::Status WriteOutput(const Engine& engine, const Output& out);
+  void Committed();
+  sqlite::Status LoadRecentHashes();  // bookkeeping after a logged message's transaction committed
+  class Tx;
 
   sqlite::Database db_;
   StoreOptions options_;
   std::int64_t last_seq_ = 0;        // newest ingest-log sequence number
   std::int64_t checkpoint_seq_ = 0;  // log entries up to this are in the checkpoint
   Millis last_checkpoint_ = kNoTime;
+  RecentHashes recent_;
+  std::optional<std::uint64_t> pending_hash_;  // of the log entry in the open transaction
+  std::vector<std::int64_t> stats_written_;    // device_stats.records as checkpointed, by id
   struct Statements;
   std::unique_ptr<Statements> stmts_;
 };

@@ -161,8 +161,16 @@ TEST_F(StateStoreTest, RecognisesRedeliveredMessages) {
   auto store = OpenStore();
   Engine engine(Specs(), clock_);
   ASSERT_TRUE(Feed(*store, engine, 0, 10).ok());
-  EXPECT_TRUE(*store->SeenMessage(5));
-  EXPECT_FALSE(*store->SeenMessage(999));
+  EXPECT_TRUE(store->SeenMessage(5));
+  EXPECT_FALSE(store->SeenMessage(999));
+  store.reset();  // a restart: the set is rebuilt from the ingest log
+  store = OpenStore();
+  Engine restarted(Specs(), clock_);
+  ASSERT_TRUE(store->Recover(restarted).ok());
+  EXPECT_TRUE(store->SeenMessage(5));
+  EXPECT_TRUE(store->SeenMessage(9));
+  EXPECT_TRUE(store->SeenMessage(10));
+  EXPECT_FALSE(store->SeenMessage(11));
 }
 
 TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
