@@ -71,6 +71,10 @@ CREATE INDEX windows_final_by_end ON windows(window_end) WHERE status = 'final';
     R"sql(
 DROP INDEX ingest_log_by_message;
 )sql",
+    // 4: a rejected sample says why in words, e.g. the timestamp parse error.
+    R"sql(
+ALTER TABLE rejected ADD COLUMN detail TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

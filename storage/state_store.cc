@@ -101,7 +101,8 @@ Status StateStore::Prepare() {
        "INSERT INTO late_log(pipeline, device, event_time, arrival_time, watermark, "
        "window_start, window_end) VALUES(?,?,?,?,?,?,?)"},
       {&stmts_->insert_rejected,
-       "INSERT INTO rejected(reason, topic, device, arrival_time, payload) VALUES(?,?,?,?,?)"},
+       "INSERT INTO rejected(reason, topic, device, arrival_time, payload, detail) "
+       "VALUES(?,?,?,?,?,?)"},
       {&stmts_->upsert_device_state,
        "INSERT OR REPLACE INTO device_state(pipeline, device, state) VALUES(?,?,?)"},
       {&stmts_->delete_open,
@@ -229,8 +230,8 @@ Status StateStore::CommitRecord(const Record& record, Millis arrival, std::uint6
   return Status::Ok();
 }
 
-Status StateStore::CommitRejected(RejectReason reason, std::string_view topic,
-                                  std::string_view device, Millis arrival,
+Status StateStore::CommitRejected(RejectReason reason, std::string_view detail,
+                                  std::string_view topic, std::string_view device, Millis arrival,
                                   std::uint64_t message_hash, std::string_view payload) {
   Tx tx(*stmts_);
   if (!tx.status().ok()) return tx.status();
@@ -244,6 +245,7 @@ Status StateStore::CommitRejected(RejectReason reason, std::string_view topic,
   q.Bind(3, device);
   q.Bind(4, arrival);
   q.BindBlob(5, payload.substr(0, options_.rejected_payload_max));
+  q.Bind(6, detail);
   if (Status s = q.Run(); !s.ok()) return s;
   if (Status s = tx.Commit(); !s.ok()) return s;
   Committed();

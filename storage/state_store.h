@@ -65,9 +65,10 @@ class StateStore {
                               const Engine& engine, const Output& out);
   // The per-message commit of a rejected message (after Engine::CountRejected or a rejecting
   // ProcessAt): logs it for replay and keeps a bounded sample with the reason.
-  sqlite::Status CommitRejected(RejectReason reason, std::string_view topic,
-                                std::string_view device, Millis arrival, std::uint64_t message_hash,
-                                std::string_view payload);
+  // `detail` says why in words (kept with the sample).
+  sqlite::Status CommitRejected(RejectReason reason, std::string_view detail,
+                                std::string_view topic, std::string_view device, Millis arrival,
+                                std::uint64_t message_hash, std::string_view payload);
   // Commits what a Tick produced (idle closes, processing-time closes); a no-op when nothing.
   sqlite::Status CommitTick(Millis now, const Engine& engine, const Output& out);
 

@@ -73,8 +73,8 @@ int Run(const std::string& path, std::uint64_t seed, std::size_t count) {
         failed_what = "commit record";
         break;
       case Step::kRejected:
-        failed = st.CommitRejected(step.reason, step.message->topic, step.message->device, step.now,
-                                   step.message->message_hash, step.message->payload);
+        failed = st.CommitRejected(step.reason, "", step.message->topic, step.message->device,
+                                   step.now, step.message->message_hash, step.message->payload);
         failed_what = "commit rejected";
         break;
       case Step::kTick:

@@ -237,14 +237,15 @@ TEST_F(StateStoreTest, LateLogAndRejectedSamplesAreBounded) {
   ASSERT_TRUE(Feed(*store, engine, 0, 400).ok());
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(store
-                    ->CommitRejected(RejectReason::kNotJson, "devices/x/telemetry", "", 5,
-                                     9000 + static_cast<std::uint64_t>(i), "not json {")
+                    ->CommitRejected(RejectReason::kNotJson, "not JSON", "devices/x/telemetry", "",
+                                     5, 9000 + static_cast<std::uint64_t>(i), "not json {")
                     .ok());
   }
   EXPECT_GT(Count(*store, "SELECT count(*) FROM late_log"), 5);
   ASSERT_TRUE(store->Checkpoint(engine, 1).ok());
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM late_log"), 5);
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM rejected"), 3);
+  EXPECT_EQ(Count(*store, "SELECT count(*) FROM rejected WHERE detail = 'not JSON'"), 3);
 }
 
 TEST_F(StateStoreTest, RetentionDeletesOldFinalWindowsInBatches) {
