@@ -40,8 +40,47 @@ class RecordDecoder {
   const Decoded& Decode(std::string_view topic, std::string_view payload);
 
  private:
+  // The payload paths the decoder reads (device, event time, fields) form a tree of keys, built
+  // once in the constructor; node 0 is the payload object itself. Nodes are numbered in
+  // preorder, so the nodes below node i are i+1 .. subtree_end-1. During a Decode each node
+  // holds the value found at its path in the current payload (kAbsent when there is none).
+  enum class Kind : std::uint8_t {
+    kAbsent,
+    kNull,
+    kInteger,   // fits in int64 (value in `integer`, also in `number`)
+    kUnsigned,  // above INT64_MAX (value in `uinteger`, also in `number`)
+    kFloat,     // value in `number`
+    kString,    // value in `text` when keep_text
+    kBool,
+    kObject,
+    kArray,
+  };
+  struct PathNode {
+    std::string key;  // the object key leading here from the parent ("" for the root)
+    std::vector<std::uint32_t> children;
+    std::uint32_t subtree_end = 0;
+    bool keep_text = false;  // a string here is needed as text (device, event time)
+    // The value in the current payload.
+    Kind kind = Kind::kAbsent;
+    std::int64_t integer = 0;
+    std::uint64_t uinteger = 0;
+    double number = 0;
+    std::string text;
+  };
+  class Handler;  // the JSON SAX handler (decoder.cc) that fills the nodes
+
+  std::uint32_t AddPath(std::string_view dotted);
+  void Reject(RejectReason reason, std::string_view what, std::string_view why);
+  bool TakeDevice(std::string_view topic);
+  bool TakeEventTime();
+
   DecoderOptions options_;
   int device_topic_level_ = -1;  // >= 0 when options_.device is "topic[N]"
+  std::vector<PathNode> nodes_;
+  std::uint32_t device_node_ = 0;  // when device_topic_level_ < 0
+  std::uint32_t time_node_ = 0;
+  std::vector<std::uint32_t> field_nodes_;  // parallel to options_.fields
+  std::vector<std::uint32_t> stack_;        // SAX: the tracked objects being parsed
   Decoded result_;
   std::string device_;
   std::vector<FieldValue> fields_;
