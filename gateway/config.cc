@@ -1,1 +1,682 @@
 #include "gateway/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <system_error>
+#include <tuple>
+#include <utility>
+
+namespace tidemark {
+namespace {
+
+using Keys = std::initializer_list<std::string_view>;
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kMaxMqttPacket = 268435455;  // MQTT's largest packet (256 MiB - 1)
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string Join(std::string_view prefix, std::string_view key) {
+  return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
+}
+
+// Levenshtein distance, for "did you mean" hints on unknown keys.
+std::size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + cost});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Validators: an error text (without location) or nullopt.
+using Problem = std::optional<std::string>;
+
+// "host:port" or "[v6]:port"; with `port_required` false the ":port" may be left out.
+Problem CheckHostPort(std::string_view s, bool port_required) {
+  std::string_view host = s, port;
+  if (s.starts_with('[')) {
+    const std::size_t close = s.find(']');
+    if (close == std::string_view::npos) return "unclosed '[' in " + Quote(s);
+    host = s.substr(0, close + 1);
+    std::string_view rest = s.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return "expected \":port\" after " + Quote(host);
+    if (!rest.empty()) port = rest.substr(1);
+    if (rest.empty() && port_required) return "expected \"host:port\", got " + Quote(s);
+  } else if (std::size_t colon = s.rfind(':'); colon != std::string_view::npos) {
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  } else if (port_required) {
+    return "expected \"host:port\", got " + Quote(s);
+  }
+  if (host.empty()) return "missing host in " + Quote(s);
+  if (port.empty() && (port_required || host.size() != s.size())) {
+    return "missing port in " + Quote(s);
+  }
+  if (!port.empty() && (!AllDigits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
+                        std::stoi(std::string(port)) > 65535)) {
+    return "port must be 1..65535, got " + Quote(port);
+  }
+  return std::nullopt;
+}
+
+Problem CheckNotEmpty(std::string_view s) {
+  return s.empty() ? Problem("must not be empty") : std::nullopt;
+}
+
+// http.listen: "host:port", or "" (no HTTP server).
+Problem CheckListen(std::string_view s) {
+  return s.empty() ? std::nullopt : CheckHostPort(s, true);
+}
+
+Problem CheckBroker(std::string_view url) {
+  static constexpr std::string_view kSchemes[] = {"tcp://",   "ssl://", "mqtt://",
+                                                  "mqtts://", "ws://",  "wss://"};
+  for (std::string_view scheme : kSchemes) {
+    if (!url.starts_with(scheme)) continue;
+    std::string_view authority = url.substr(scheme.size());
+    authority = authority.substr(0, authority.find('/'));  // ws:// URLs may have a path
+    if (Problem p = CheckHostPort(authority, false))
+      return "invalid broker " + Quote(url) + ": " + *p;
+    return std::nullopt;
+  }
+  return "invalid broker " + Quote(url) +
+         ": the scheme must be tcp://, ssl://, mqtt://, mqtts://, ws:// or wss://";
+}
+
+bool IsTlsBroker(std::string_view url) {
+  return url.starts_with("ssl://") || url.starts_with("mqtts://") || url.starts_with("wss://");
+}
+
+// An MQTT subscription filter: '+' is a whole level, '#' a whole and last level.
+Problem CheckTopicFilter(std::string_view filter) {
+  const std::string bad = "invalid topic filter " + Quote(filter) + ": ";
+  if (filter.empty()) return bad + "empty";
+  if (filter.size() > 65535) return bad + "longer than 65535 bytes";
+  if (filter.find('\0') != std::string_view::npos) return bad + "contains a NUL character";
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t slash = filter.find('/', start);
+    const std::string_view level = filter.substr(start, slash - start);
+    const bool last = slash == std::string_view::npos;
+    if (level.find('#') != std::string_view::npos && (level != "#" || !last)) {
+      return bad + "'#' must be the whole last level";
+    }
+    if (level.find('+') != std::string_view::npos && level != "+") {
+      return bad + "'+' must be a whole level";
+    }
+    if (last) return std::nullopt;
+    start = slash + 1;
+  }
+}
+
+// A dotted path into the JSON payload: non-empty segments, no spaces or control characters.
+Problem CheckFieldPath(std::string_view path) {
+  if (path.empty()) return "must not be empty";
+  if (std::any_of(path.begin(), path.end(), [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)) || c == '\0';
+      })) {
+    return "invalid field path " + Quote(path) + ": contains whitespace";
+  }
+  if (path.front() == '.' || path.back() == '.' || path.find("..") != std::string_view::npos) {
+    return "invalid field path " + Quote(path) + ": empty segment";
+  }
+  return std::nullopt;
+}
+
+// input.device: a payload field path, or "topic[N]" for topic level N (0-based).
+Problem CheckDeviceSource(std::string_view s) {
+  if (!s.starts_with("topic[")) return CheckFieldPath(s);
+  std::string_view digits = s.substr(6);
+  if (!digits.ends_with(']') || !AllDigits(digits.substr(0, digits.size() - 1)) ||
+      digits.size() > 3) {
+    return "expected \"topic[N]\" with N a topic level 0..99, got " + Quote(s);
+  }
+  return std::nullopt;
+}
+
+Problem CheckPipelineName(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (!std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+      })) {
+    return "invalid name " + Quote(name) + ": use only letters, digits, '_', '.' and '-'";
+  }
+  return std::nullopt;
+}
+
+// The listen host is loopback: the only case where no bearer token is needed (DESIGN.md §6).
+bool IsLoopbackListen(std::string_view listen) {
+  return listen.starts_with("127.") || listen.starts_with("localhost:") ||
+         listen.starts_with("[::1]:");
+}
+
+// Reads typed values out of toml++ tables and keeps the first error, formatted as
+// "<source>:<line>: <key path>: <what>". Readers leave `out` unchanged when the key is absent
+// and return the value's node only when it was read successfully (for further checks).
+class Reader {
+ public:
+  explicit Reader(std::string_view source) : source_(source) {}
+  const std::optional<Error>& error() const { return error_; }
+
+  void Fail(std::uint32_t line, std::string_view path, std::string_view what) {
+    if (error_) return;
+    error_ = Error{source_ + ":" + std::to_string(std::max<std::uint32_t>(line, 1)) + ": " +
+                   std::string(path) + ": " + std::string(what)};
+  }
+  void Fail(const toml::source_region& at, std::string_view path, std::string_view what) {
+    Fail(at.begin.line, path, what);
+  }
+  void Fail(const toml::node& at, std::string_view path, std::string_view what) {
+    Fail(at.source(), path, what);
+  }
+  // Unknown keys are errors: a typo must not be silently ignored.
+  void CheckKeys(const toml::table& t, std::string_view prefix, Keys known) {
+    for (auto&& [key, node] : t) {
+      if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+      std::string what = "unknown key";
+      std::size_t best = key.str().size();
+      for (std::string_view k : known) {
+        const std::size_t d = EditDistance(key.str(), k);
+        if (d < best && d * 3 <= k.size()) {
+          best = d;
+          what = "unknown key (did you mean " + Quote(k) + "?)";
+        }
+      }
+      Fail(key.source(), Join(prefix, key.str()), what);
+    }
+  }
+
+  // A sub-table such as [mqtt]; nullptr when absent or not a table.
+  const toml::table* Table(const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (n && !n->is_table()) Fail(*n, key, "expected a table ([" + std::string(key) + "])");
+    return n ? n->as_table() : nullptr;
+  }
+
+  const toml::node* String(const toml::table& t, std::string_view prefix, std::string_view key,
+                           std::string& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return nullptr;
+    if (!n->is_string()) return Mismatch(*n, prefix, key, "a string");
+    out = n->as_string()->get();
+    return n;
+  }
+
+  // A string that must pass `check`.
+  const toml::node* String(const toml::table& t, std::string_view prefix, std::string_view key,
+                           std::string& out, Problem (*check)(std::string_view)) {
+    const toml::node* n = String(t, prefix, key, out);
+    if (!n) return nullptr;
+    if (Problem problem = check(out)) {
+      Fail(*n, Join(prefix, key), *problem);
+      return nullptr;
+    }
+    return n;
+  }
+
+  const toml::node* Bool(const toml::table& t, std::string_view prefix, std::string_view key,
+                         bool& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return nullptr;
+    if (!n->is_boolean()) return Mismatch(*n, prefix, key, "true or false");
+    out = n->as_boolean()->get();
+    return n;
+  }
+
+  const toml::node* Integer(const toml::table& t, std::string_view prefix, std::string_view key,
+                            std::int64_t& out, std::int64_t min, std::int64_t max) {
+    const toml::node* n = t.get(key);
+    if (!n) return nullptr;
+    if (!n->is_integer()) return Mismatch(*n, prefix, key, "an integer");
+    const std::int64_t v = n->as_integer()->get();
+    if (v < min || v > max) {
+      const std::string range = max == kInt64Max ? "at least " + std::to_string(min)
+                                                 : std::to_string(min) + ".." + std::to_string(max);
+      Fail(*n, Join(prefix, key), "must be " + range + ", got " + std::to_string(v));
+      return nullptr;
+    }
+    out = v;
+    return n;
+  }
+
+  // A duration string ("10 minutes") within [min, max] and a multiple of `unit`.
+  const toml::node* Duration(const toml::table& t, std::string_view prefix, std::string_view key,
+                             Millis& out, Millis min = 0, Millis max = kInt64Max, Millis unit = 1) {
+    const toml::node* n = t.get(key);
+    if (!n) return nullptr;
+    if (!n->is_string()) return Mismatch(*n, prefix, key, "a duration string like \"10 minutes\"");
+    Result<Millis> d = ParseDuration(n->as_string()->get());
+    std::string what;
+    if (!d) {
+      what = d.error();
+    } else if (*d < min) {
+      what = min == 1 ? "must be greater than 0s" : "must be at least " + FormatDuration(min);
+    } else if (*d > max) {
+      what = "must be at most " + FormatDuration(max);
+    } else if (*d % unit != 0) {
+      what = "must be a multiple of " + FormatDuration(unit);
+    }
+    if (!what.empty()) {
+      if (d) what += ", got " + Quote(n->as_string()->get());
+      Fail(*n, Join(prefix, key), what);
+      return nullptr;
+    }
+    out = *d;
+    return n;
+  }
+
+  // A string that must be one of `options`; returns its index.
+  std::optional<std::size_t> Choice(const toml::table& t, std::string_view prefix,
+                                    std::string_view key, Keys options) {
+    std::string list;
+    for (std::string_view o : options) list += (list.empty() ? "" : " or ") + Quote(o);
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_string()) {
+      Mismatch(*n, prefix, key, "a string: " + list);
+      return std::nullopt;
+    }
+    const std::string& v = n->as_string()->get();
+    auto it = std::find(options.begin(), options.end(), v);
+    if (it != options.end()) return static_cast<std::size_t>(it - options.begin());
+    Fail(*n, Join(prefix, key), "must be " + list + ", got " + Quote(v));
+    return std::nullopt;
+  }
+
+  // Fails when `key` is absent from `t`, pointing at the table's line.
+  bool Require(const toml::table& t, std::string_view prefix, std::string_view key,
+               std::string_view hint) {
+    if (t.contains(key)) return true;
+    Fail(t.source(), Join(prefix, key), "missing (required" + std::string(hint) + ")");
+    return false;
+  }
+
+ private:
+  const toml::node* Mismatch(const toml::node& n, std::string_view prefix, std::string_view key,
+                             std::string_view expected) {
+    Fail(n, Join(prefix, key), "expected " + std::string(expected));
+    return nullptr;
+  }
+
+  std::string source_;
+  std::optional<Error> error_;
+};
+
+// "a" and "b" are both set or both empty; otherwise an error at the one that is set.
+void RequireTogether(Reader& r, const toml::table& t, std::string_view prefix, std::string_view a,
+                     const std::string& a_value, std::string_view b, const std::string& b_value) {
+  if (a_value.empty() == b_value.empty()) return;
+  auto [set, missing] = a_value.empty() ? std::pair(b, a) : std::pair(a, b);
+  r.Fail(*t.get(set), Join(prefix, set), "needs " + Join(prefix, missing) + " too");
+}
+
+void ReadTopics(Reader& r, const toml::table& t, std::vector<std::string>& out) {
+  const toml::node* n = t.get("topics");
+  if (!n) return;
+  const toml::array* a = n->as_array();
+  if (!a) return r.Fail(*n, "mqtt.topics", "expected an array of strings");
+  if (a->empty()) return r.Fail(*n, "mqtt.topics", "must list at least one topic filter");
+  out.clear();
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const toml::node& e = *a->get(i);
+    if (!e.is_string()) return r.Fail(e, "mqtt.topics", "expected an array of strings");
+    out.push_back(e.as_string()->get());
+    if (Problem problem = CheckTopicFilter(out.back())) {
+      return r.Fail(e, "mqtt.topics[" + std::to_string(i) + "]", *problem);
+    }
+  }
+}
+
+void ReadMqtt(Reader& r, const toml::table& t, MqttConfig& c) {
+  constexpr std::string_view p = "mqtt";
+  r.CheckKeys(
+      t, p,
+      {"broker", "client_id", "topics", "qos", "version", "username", "password", "ca_file",
+       "cert_file", "key_file", "keep_alive", "session_expiry", "reconnect_min", "reconnect_max"});
+  r.String(t, p, "broker", c.broker, CheckBroker);
+  r.String(t, p, "client_id", c.client_id, CheckNotEmpty);
+  ReadTopics(r, t, c.topics);
+  std::int64_t qos = c.qos;
+  if (const toml::node* n =
+          r.Integer(t, p, "qos", qos, std::numeric_limits<int64_t>::min(), kInt64Max)) {
+    if (qos != 0 && qos != 1) {
+      r.Fail(*n, "mqtt.qos",
+             "must be 0 or 1, got " + std::to_string(qos) +
+                 (qos == 2 ? " (QoS 2 is not supported; QoS 1 plus deduplication is)" : ""));
+    }
+    c.qos = static_cast<int>(qos);
+  }
+  if (auto v = r.Choice(t, p, "version", {"3.1.1", "5"})) c.version = *v == 0 ? 4 : 5;
+  r.String(t, p, "username", c.username);
+  r.String(t, p, "password", c.password);
+  r.String(t, p, "ca_file", c.ca_file);
+  r.String(t, p, "cert_file", c.cert_file);
+  r.String(t, p, "key_file", c.key_file);
+  r.Duration(t, p, "keep_alive", c.keep_alive, 0, 65535 * kSecond, kSecond);
+  r.Duration(t, p, "session_expiry", c.session_expiry, 0, 4294967295 * kSecond, kSecond);
+  r.Duration(t, p, "reconnect_min", c.reconnect_min, 1, kDay);
+  r.Duration(t, p, "reconnect_max", c.reconnect_max, 1, kDay);
+
+  if (!c.password.empty() && c.username.empty()) {
+    r.Fail(*t.get("password"), "mqtt.password", "needs mqtt.username too");
+  }
+  if (!IsTlsBroker(c.broker)) {
+    for (auto [key, value] :
+         {std::pair{"ca_file", &c.ca_file}, std::pair{"cert_file", &c.cert_file},
+          std::pair{"key_file", &c.key_file}}) {
+      if (!value->empty()) {
+        r.Fail(*t.get(key), Join(p, key), "only used with ssl://, mqtts:// or wss:// brokers");
+      }
+    }
+  }
+  RequireTogether(r, t, p, "cert_file", c.cert_file, "key_file", c.key_file);
+  if (c.reconnect_max < c.reconnect_min) {
+    const toml::node* n =
+        t.contains("reconnect_max") ? t.get("reconnect_max") : t.get("reconnect_min");
+    r.Fail(*n, "mqtt.reconnect_max", "must not be shorter than mqtt.reconnect_min");
+  }
+}
+
+void ReadInput(Reader& r, const toml::table& t, InputConfig& c) {
+  constexpr std::string_view p = "input";
+  r.CheckKeys(t, p, {"device", "event_time", "max_future_skew", "max_payload_bytes"});
+  r.String(t, p, "device", c.device, CheckDeviceSource);
+  r.String(t, p, "event_time", c.event_time, CheckFieldPath);
+  r.Duration(t, p, "max_future_skew", c.max_future_skew);
+  std::int64_t bytes = 0;
+  if (r.Integer(t, p, "max_payload_bytes", bytes, 1, kMaxMqttPacket)) {
+    c.max_payload_bytes = static_cast<std::size_t>(bytes);
+  }
+}
+
+void ReadStorage(Reader& r, const toml::table& t, StorageConfig& c) {
+  constexpr std::string_view p = "storage";
+  r.CheckKeys(t, p,
+              {"path", "synchronous", "retention", "checkpoint_interval", "checkpoint_records",
+               "late_log_max", "rejected_max"});
+  r.String(t, p, "path", c.path, CheckNotEmpty);
+  if (auto v = r.Choice(t, p, "synchronous", {"normal", "full"})) {
+    c.synchronous = *v == 0 ? sqlite::Synchronous::kNormal : sqlite::Synchronous::kFull;
+  }
+  r.Duration(t, p, "retention", c.retention, 1);
+  r.Duration(t, p, "checkpoint_interval", c.checkpoint_interval, 1);
+  r.Integer(t, p, "checkpoint_records", c.checkpoint_records, 1, kInt64Max);
+  r.Integer(t, p, "late_log_max", c.late_log_max, 1, kInt64Max);
+  r.Integer(t, p, "rejected_max", c.rejected_max, 1, kInt64Max);
+}
+
+void ReadHttp(Reader& r, const toml::table& t, HttpConfig& c) {
+  constexpr std::string_view p = "http";
+  r.CheckKeys(t, p, {"listen", "token_file", "cert_file", "key_file"});
+  const toml::node* listen = r.String(t, p, "listen", c.listen, CheckListen);
+  r.String(t, p, "token_file", c.token_file);
+  r.String(t, p, "cert_file", c.cert_file);
+  r.String(t, p, "key_file", c.key_file);
+  RequireTogether(r, t, p, "cert_file", c.cert_file, "key_file", c.key_file);
+  if (listen && !c.listen.empty() && !IsLoopbackListen(c.listen) && c.token_file.empty()) {
+    r.Fail(*listen, "http.listen",
+           "listening on " + Quote(c.listen) + " (not loopback) requires http.token_file");
+  }
+}
+
+void ReadAggregates(Reader& r, const toml::table& t, const std::string& p,
+                    std::vector<AggregateSpec>& out) {
+  const std::string path = p + ".aggregates";
+  if (!r.Require(t, p, "aggregates", ", e.g. aggregates = { readings = \"count()\" }")) return;
+  const toml::node& n = *t.get("aggregates");
+  const toml::table* a = n.as_table();
+  if (!a) return r.Fail(n, path, "expected a table of alias = \"function(field)\"");
+  if (a->empty()) return r.Fail(n, path, "needs at least one aggregate");
+  // toml++ tables iterate in key order; results must keep the file's order.
+  std::vector<std::pair<const toml::key*, const toml::node*>> items;
+  for (auto&& [key, value] : *a) items.emplace_back(&key, &value);
+  std::sort(items.begin(), items.end(), [](const auto& x, const auto& y) {
+    const toml::source_position &a_pos = x.first->source().begin, &b_pos = y.first->source().begin;
+    return std::tie(a_pos.line, a_pos.column) < std::tie(b_pos.line, b_pos.column);
+  });
+  for (const auto& [key, value] : items) {
+    const std::string key_path = path + "." + std::string(key->str());
+    if (!value->is_string()) {
+      return r.Fail(*value, key_path, "expected a string like \"avg(temperature)\"");
+    }
+    Result<AggregateSpec> spec = ParseAggregate(key->str(), value->as_string()->get());
+    if (!spec) return r.Fail(*value, key_path, spec.error());
+    out.push_back(std::move(spec).value());
+  }
+}
+
+void ReadWindow(Reader& r, const toml::table& t, const std::string& p, WindowSpec& out) {
+  const toml::node* window = t.get("window");
+  const toml::node* gap = t.get("session_gap");
+  if (!window && !gap) {
+    return r.Fail(t.source(), p + ".window",
+                  "missing: set window (tumbling or sliding) or session_gap (session windows)");
+  }
+  if (window && gap) {
+    return r.Fail(*gap, p + ".session_gap",
+                  "not allowed together with window: a pipeline has one or the other");
+  }
+  if (gap) {
+    for (std::string_view key : {"slide", "offset"}) {
+      if (const toml::node* n = t.get(key)) {
+        return r.Fail(*n, Join(p, key), "only allowed with window, not with session_gap");
+      }
+    }
+    Millis g = 0;
+    if (!r.Duration(t, p, "session_gap", g)) return;
+    Result<WindowSpec> spec = WindowSpec::Session(g);
+    if (!spec) return r.Fail(*gap, p + ".session_gap", spec.error());
+    out = *spec;
+    return;
+  }
+  Millis size = 0, offset = 0;
+  if (!r.Duration(t, p, "window", size)) return;
+  if (Result<WindowSpec> alone = WindowSpec::Tumbling(size); !alone) {
+    return r.Fail(*window, p + ".window", alone.error());
+  }
+  Millis slide = size;
+  const toml::node* slide_node = t.get("slide");
+  if (slide_node && !r.Duration(t, p, "slide", slide)) return;
+  const toml::node* offset_node = t.get("offset");
+  if (offset_node && !r.Duration(t, p, "offset", offset)) return;
+  if (offset >= slide) {
+    return r.Fail(*offset_node, p + ".offset",
+                  "must be less than the " + std::string(slide_node ? "slide " : "window size ") +
+                      FormatDuration(slide) + ", got " + FormatDuration(offset));
+  }
+  Result<WindowSpec> spec = WindowSpec::Sliding(size, slide, offset);
+  if (!spec) return r.Fail(slide_node ? *slide_node : *window, p + ".slide", spec.error());
+  out = *spec;
+}
+
+PipelineSpec ReadPipeline(Reader& r, const toml::table& t, const std::string& p) {
+  r.CheckKeys(t, p,
+              {"name", "window", "slide", "offset", "session_gap", "watermark", "watermark_scope",
+               "idle_timeout", "time", "dedup", "aggregates"});
+  PipelineSpec s;
+  if (r.Require(t, p, "name", "")) r.String(t, p, "name", s.name, CheckPipelineName);
+  ReadWindow(r, t, p, s.window);
+  r.Duration(t, p, "watermark", s.watermark_delay);
+  if (auto v = r.Choice(t, p, "watermark_scope", {"device", "global"})) {
+    s.scope = *v == 0 ? WatermarkScope::kDevice : WatermarkScope::kGlobal;
+  }
+  r.Duration(t, p, "idle_timeout", s.idle_timeout);
+  if (auto v = r.Choice(t, p, "time", {"event", "processing"})) {
+    s.time = *v == 0 ? TimeMode::kEvent : TimeMode::kProcessing;
+  }
+  r.Bool(t, p, "dedup", s.dedup);
+  ReadAggregates(r, t, p, s.aggregates);
+  if (!r.error()) {
+    if (std::optional<Error> e = ValidatePipeline(s)) r.Fail(t.source(), p, e->message);
+  }
+  return s;
+}
+
+void ReadPipelines(Reader& r, const toml::table& root, std::vector<PipelineSpec>& out) {
+  const toml::node* n = root.get("pipeline");
+  constexpr std::string_view kNone = "at least one [[pipeline]] is required";
+  if (!n) return r.Fail(1, "pipeline", kNone);
+  const toml::array* a = n->as_array();
+  if (a && a->empty()) return r.Fail(*n, "pipeline", kNone);
+  if (!a || !a->is_array_of_tables()) {
+    return r.Fail(*n, "pipeline", "expected [[pipeline]] tables");
+  }
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string p = "pipeline[" + std::to_string(i) + "]";
+    const toml::table& t = *a->get(i)->as_table();
+    PipelineSpec spec = ReadPipeline(r, t, p);
+    if (r.error()) return;
+    for (std::size_t j = 0; j < out.size(); ++j) {
+      if (out[j].name == spec.name) {
+        return r.Fail(*t.get("name"), p + ".name",
+                      "duplicate pipeline name " + Quote(spec.name) + " (also pipeline[" +
+                          std::to_string(j) + "])");
+      }
+    }
+    out.push_back(std::move(spec));
+  }
+}
+
+Result<Config> FromTable(const toml::table& root, std::string_view source) {
+  Reader r(source);
+  Config c;
+  r.CheckKeys(root, "", {"mqtt", "input", "storage", "http", "pipeline"});
+  if (const toml::table* t = r.Table(root, "mqtt")) ReadMqtt(r, *t, c.mqtt);
+  if (const toml::table* t = r.Table(root, "input")) ReadInput(r, *t, c.input);
+  if (const toml::table* t = r.Table(root, "storage")) ReadStorage(r, *t, c.storage);
+  if (const toml::table* t = r.Table(root, "http")) ReadHttp(r, *t, c.http);
+  ReadPipelines(r, root, c.pipelines);
+  if (r.error()) return *r.error();
+  return c;
+}
+
+// What --print-default-config prints. Parses to the struct defaults plus the seed pipeline.
+constexpr std::string_view kDefaultConfig = R"toml(# tidemark configuration (TOML).
+# Durations are strings: "500ms", "30s", "10 minutes", "7 days".
+# Unknown keys are errors. Every key below shows its default; commented-out keys are unset.
+
+[mqtt]
+broker = "tcp://127.0.0.1:1883"   # tcp://, mqtt://, ws:// or (TLS) ssl://, mqtts://, wss://
+client_id = "tidemark"
+topics = ["devices/+/telemetry"]  # subscription filters ('+' = one level, '#' = the rest)
+qos = 1                           # 0 or 1 (1: at-least-once, the durable path; 2 unsupported)
+version = "3.1.1"                 # "3.1.1" or "5"
+# username = ""
+# password = ""                   # needs username
+# ca_file = ""                    # TLS brokers only: trust store
+# cert_file = ""                  # TLS client certificate (with key_file)
+# key_file = ""                   # TLS client key (with cert_file)
+keep_alive = "30s"
+session_expiry = "7 days"         # MQTT 5 session expiry interval
+reconnect_min = "1s"              # reconnect back-off starts here...
+reconnect_max = "30s"             # ...and doubles up to here
+
+[input]
+device = "deviceId"               # a payload field (dotted path), or "topic[N]": topic level N
+                                  # (0-based; "topic[1]" is "dev7" in "devices/dev7/telemetry")
+event_time = "eventTime"          # a payload field: epoch s, epoch ms, or RFC 3339 string
+max_future_skew = "5 minutes"     # records further ahead of the gateway clock are rejected
+max_payload_bytes = 65536         # larger payloads are rejected
+
+[storage]
+path = "/var/lib/tidemark/tidemark.db"
+synchronous = "normal"            # or "full" (fsync on every commit)
+retention = "7 days"              # final windows older than this are deleted
+checkpoint_interval = "10s"
+checkpoint_records = 50000        # checkpoint after this many records, or the interval
+late_log_max = 100000             # rows kept in the late-data log
+rejected_max = 10000              # rejected-record samples kept
+
+[http]
+listen = "127.0.0.1:8080"         # "host:port"; "" disables; non-loopback needs token_file
+# token_file = ""                 # file holding the bearer token clients must send
+# cert_file = ""                  # HTTPS certificate (with key_file)
+# key_file = ""                   # HTTPS key (with cert_file)
+
+# One [[pipeline]] per windowed aggregation; at least one is required. Names appear in URLs:
+# letters, digits, '_', '.' and '-'. Keys left out take the default named in the comment.
+[[pipeline]]
+name = "avg_temp_10m"
+window = "10 minutes"             # tumbling windows, unless slide is given
+# slide = "5 minutes"             # sliding windows (slide <= window)
+# offset = "0s"                   # shifts window starts (less than the slide)
+# session_gap = "5 minutes"       # session windows instead of window/slide/offset
+watermark = "30 minutes"          # how late records may arrive; default "0s" (no lateness)
+watermark_scope = "device"        # "device" (default) or "global"
+idle_timeout = "15 minutes"       # close a quiet device's windows; default "0s" (off)
+time = "event"                    # "event" (default) or "processing"
+dedup = true                      # count identical redelivered records once
+aggregates = { avg_temp = "avg(temperature)", max_temp = "max(temperature)", readings = "count()" }
+)toml";
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view text, std::string_view source) {
+  try {
+    const toml::table root = toml::parse(text, source);
+    return FromTable(root, source);
+  } catch (const toml::parse_error& e) {
+    const toml::source_position& at = e.source().begin;
+    return Error{std::string(source) + ":" + std::to_string(at.line) + ":" +
+                 std::to_string(at.column) + ": " + std::string(e.description())};
+  } catch (const std::exception& e) {
+    return Error{std::string(source) + ": " + e.what()};
+  }
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  try {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return Error{path + ": is a directory"};
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{path + ": cannot open: " + std::generic_category().message(errno)};
+    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (in.bad()) return Error{path + ": cannot read"};
+    return ParseConfig(text, path);
+  } catch (const std::exception& e) {
+    return Error{path + ": " + e.what()};
+  }
+}
+
+std::string_view DefaultConfigText() { return kDefaultConfig; }
+
+std::vector<std::string> FieldsRead(const Config& config) {
+  std::vector<std::string> fields;
+  for (const PipelineSpec& p : config.pipelines) {
+    for (const AggregateSpec& a : p.aggregates) {
+      if (a.ReadsField() && std::find(fields.begin(), fields.end(), a.field) == fields.end()) {
+        fields.push_back(a.field);
+      }
+    }
+  }
+  return fields;
+}
+
+bool UsesEventTime(const Config& config) {
+  return std::any_of(config.pipelines.begin(), config.pipelines.end(),
+                     [](const PipelineSpec& p) { return p.time == TimeMode::kEvent; });
+}
+
+}  // namespace tidemark

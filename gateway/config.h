@@ -20,34 +20,37 @@ struct MqttConfig {
   std::string broker = "tcp://127.0.0.1:1883";  // tcp://, ssl://, mqtt://, mqtts://
   std::string client_id = "tidemark";
   std::vector<std::string> topics = {"devices/+/telemetry"};
-  int qos = 1;                  // 0 or 1 (1: at-least-once, the durable path)
-  int version = 4;              // MQTT protocol: 4 = 3.1.1, 5 = 5.0 (config: "3.1.1" or "5")
+  int qos = 1;      // 0 or 1 (1: at-least-once, the durable path)
+  int version = 4;  // MQTT protocol: 4 = 3.1.1, 5 = 5.0 (config: "3.1.1" or "5")
   std::string username;
   std::string password;
-  std::string ca_file;          // TLS: trust store for ssl:// brokers
-  std::string cert_file;        // TLS client certificate
-  std::string key_file;         // TLS client key
+  std::string ca_file;    // TLS: trust store for ssl:// brokers
+  std::string cert_file;  // TLS client certificate
+  std::string key_file;   // TLS client key
   Millis keep_alive = 30 * kSecond;
   Millis session_expiry = 7 * kDay;  // MQTT 5 session expiry interval
   Millis reconnect_min = 1 * kSecond;
   Millis reconnect_max = 30 * kSecond;
+  friend bool operator==(const MqttConfig&, const MqttConfig&) = default;
 };
 
 struct InputConfig {
-  std::string device = "deviceId";    // payload field (dotted path) or "topic[N]"
+  std::string device = "deviceId";  // payload field (dotted path) or "topic[N]"
   std::string event_time = "eventTime";
   Millis max_future_skew = 5 * kMinute;
   std::size_t max_payload_bytes = 64 * 1024;  // larger payloads are rejected: too_large
+  friend bool operator==(const InputConfig&, const InputConfig&) = default;
 };
 
 struct StorageConfig {
   std::string path = "/var/lib/tidemark/tidemark.db";
   sqlite::Synchronous synchronous = sqlite::Synchronous::kNormal;
-  Millis retention = 7 * kDay;                  // final windows older than this are deleted
+  Millis retention = 7 * kDay;  // final windows older than this are deleted
   Millis checkpoint_interval = 10 * kSecond;
   std::int64_t checkpoint_records = 50000;
   std::int64_t late_log_max = 100000;
   std::int64_t rejected_max = 10000;
+  friend bool operator==(const StorageConfig&, const StorageConfig&) = default;
 };
 
 struct HttpConfig {
@@ -55,6 +58,7 @@ struct HttpConfig {
   std::string token_file;
   std::string cert_file;
   std::string key_file;
+  friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
 struct Config {
@@ -72,5 +76,10 @@ Result<Config> LoadConfig(const std::string& path);
 // The commented default configuration (what --print-default-config prints); it parses to the
 // defaults above plus the seed pipeline avg_temp_10m.
 std::string_view DefaultConfigText();
+
+// Every distinct field the pipelines' aggregates read, in first-seen order (the decoder's list).
+std::vector<std::string> FieldsRead(const Config& config);
+// True when any pipeline uses event time (time = "event"), i.e. records need an event time.
+bool UsesEventTime(const Config& config);
 
 }  // namespace tidemark
