@@ -1,0 +1,220 @@
+#include "gateway/ingest.h"
+
+#include <chrono>
+
+#include "gateway/log.h"
+
+namespace tidemark {
+namespace {
+
+constexpr std::int64_t kRetentionBatch = 1000;
+constexpr Millis kSummaryEvery = kMinute;
+
+DecoderOptions DecoderOptionsOf(const Config& config) {
+  DecoderOptions d;
+  d.device = config.input.device;
+  d.event_time = config.input.event_time;
+  d.require_event_time = UsesEventTime(config);
+  d.fields = FieldsRead(config);
+  d.max_payload_bytes = config.input.max_payload_bytes;
+  return d;
+}
+
+StoreOptions StoreOptionsOf(const StorageConfig& storage) {
+  StoreOptions s;
+  s.path = storage.path;
+  s.synchronous = storage.synchronous;
+  s.checkpoint_interval = storage.checkpoint_interval;
+  s.checkpoint_records = storage.checkpoint_records;
+  s.late_log_max = storage.late_log_max;
+  s.rejected_max = storage.rejected_max;
+  return s;
+}
+
+// Why the engine rejected a decoded record, for the log and the rejected sample.
+std::string EngineRejectionDetail(RejectReason reason, const Record& record, Millis now) {
+  switch (reason) {
+    case RejectReason::kFutureTime:
+      return "event time " + FormatRfc3339(record.event_time) + " is ahead of the gateway clock (" +
+             FormatRfc3339(now) + ") by more than input.max_future_skew";
+    case RejectReason::kBadValue:
+      return "a field a pipeline aggregates is not a finite number";
+    case RejectReason::kBadTime:
+      return "event time outside the years 0001-9999";
+    default:
+      return std::string(RejectReasonName(reason));
+  }
+}
+
+Millis SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Ingest::Ingest(const Config& config, const Clock& clock, std::unique_ptr<StateStore> store)
+    : clock_(clock),
+      retention_(config.storage.retention),
+      engine_(config.pipelines, clock, EngineOptions{config.input.max_future_skew}),
+      store_(std::move(store)),
+      decoder_(DecoderOptionsOf(config)) {}
+
+Result<std::unique_ptr<Ingest>> Ingest::Open(const Config& config, const Clock& clock) {
+  auto store = StateStore::Open(StoreOptionsOf(config.storage));
+  if (!store.ok()) return Error{"storage: " + store.status().message};
+  std::unique_ptr<Ingest> ingest(new Ingest(config, clock, std::move(store).value()));
+  const Millis begin = SteadyMillis();
+  auto recovered = ingest->store_->Recover(ingest->engine_);
+  if (!recovered.ok()) {
+    return Error{"storage: recovery from " + config.storage.path +
+                 " failed: " + recovered.status().message};
+  }
+  ingest->recovered_ = *recovered;
+  ingest->recovered_.millis = SteadyMillis() - begin;
+  const RecoveryStats& r = ingest->recovered_;
+  log::Info("restored " + std::to_string(r.open_windows) + " open windows for " +
+            std::to_string(r.devices) + " devices from " + config.storage.path + " in " +
+            std::to_string(r.millis) + " ms (replayed " + std::to_string(r.replayed) +
+            " ingest-log entries)");
+  return ingest;
+}
+
+bool Ingest::Handle(std::string_view topic, std::string_view payload, bool duplicate) {
+  std::lock_guard lock(mu_);
+  const Millis now = clock_.Now();
+  health_.busy_since = SteadyMillis();
+  const bool ok = HandleLocked(topic, payload, duplicate, now);
+  health_.busy_since = 0;
+  return ok;
+}
+
+bool Ingest::HandleLocked(std::string_view topic, std::string_view payload, bool duplicate,
+                          Millis now) {
+  if (needs_recover_ && !TryRecover()) return false;
+  const std::uint64_t message_hash = HashBytes(payload, HashBytes(topic));
+  if (duplicate && store_->SeenMessage(message_hash)) {
+    ++health_.redeliveries;  // committed before a crash or reconnect: acknowledge, don't count
+    return true;
+  }
+  const Decoded& decoded = decoder_.Decode(topic, payload);
+  if (decoded.rejected) {
+    engine_.CountRejected(*decoded.rejected, decoded.record.device, now);
+    return CommitRejection(*decoded.rejected, decoded.detail, topic, decoded.record.device, now,
+                           message_hash, payload);
+  }
+  out_.clear();
+  const IngestResult result = engine_.ProcessAt(decoded.record, now, out_);
+  if (result.rejected) {
+    return CommitRejection(*result.rejected,
+                           EngineRejectionDetail(*result.rejected, decoded.record, now), topic,
+                           decoded.record.device, now, message_hash, payload);
+  }
+  if (sqlite::Status s = store_->CommitRecord(decoded.record, now, message_hash, engine_, out_);
+      !s.ok()) {
+    return StorageFailed(s, "commit");
+  }
+  Committed(now);
+  if (store_->CheckpointDue(now)) {
+    // The message is committed whatever happens here; a failed checkpoint reloads the engine.
+    if (sqlite::Status s = store_->Checkpoint(engine_, now); !s.ok())
+      StorageFailed(s, "checkpoint");
+  }
+  return true;
+}
+
+bool Ingest::CommitRejection(RejectReason reason, std::string_view detail, std::string_view topic,
+                             std::string_view device, Millis now, std::uint64_t message_hash,
+                             std::string_view payload) {
+  if (sqlite::Status s =
+          store_->CommitRejected(reason, detail, topic, device, now, message_hash, payload);
+      !s.ok()) {
+    return StorageFailed(s, "commit");
+  }
+  Committed(now);
+  ++health_.rejected;
+  ++rejected_since_summary_;
+  last_rejection_ = std::string(RejectReasonName(reason)) + " on " + std::string(topic) + ": " +
+                    std::string(detail);
+  SummariseRejections(now);
+  return true;
+}
+
+void Ingest::Committed(Millis now) {
+  ++health_.messages;
+  health_.last_commit = now;
+  if (!health_.storage_ok) {
+    log::Notice("storage: commits succeed again; ingest resumed");
+    health_.storage_ok = true;
+  }
+}
+
+void Ingest::SummariseRejections(Millis now) {
+  if (rejected_since_summary_ == 0 || now - last_summary_ < kSummaryEvery) return;
+  log::Warning("rejected " + std::to_string(rejected_since_summary_) +
+               " records since the last report; latest: " + last_rejection_);
+  rejected_since_summary_ = 0;
+  last_summary_ = now;
+}
+
+bool Ingest::StorageFailed(const sqlite::Status& status, std::string_view what) {
+  ++health_.storage_errors;
+  if (health_.storage_ok) {
+    log::Error("storage: " + std::string(what) + " failed: " + status.message +
+               "; not acknowledging, will retry");
+  }
+  health_.storage_ok = false;
+  needs_recover_ = true;
+  TryRecover();
+  return false;
+}
+
+bool Ingest::TryRecover() {
+  auto recovered = store_->Recover(engine_);
+  if (!recovered.ok()) {
+    log::Error("storage: reloading state failed: " + recovered.status().message);
+    return false;
+  }
+  needs_recover_ = false;
+  return true;
+}
+
+bool Ingest::Tick() {
+  std::lock_guard lock(mu_);
+  const Millis now = clock_.Now();
+  health_.busy_since = SteadyMillis();
+  bool ok = !needs_recover_ || TryRecover();
+  if (ok) {
+    out_.clear();
+    engine_.TickAt(now, out_);
+    if (sqlite::Status s = store_->CommitTick(now, engine_, out_); !s.ok()) {
+      ok = StorageFailed(s, "tick commit");
+    } else if (store_->CheckpointDue(now)) {
+      if (sqlite::Status c = store_->Checkpoint(engine_, now); !c.ok()) {
+        ok = StorageFailed(c, "checkpoint");
+      }
+    }
+  }
+  if (ok) {
+    auto deleted = store_->DeleteExpired(now - retention_, kRetentionBatch);
+    if (!deleted.ok()) log::Warning("storage: retention: " + deleted.status().message);
+  }
+  SummariseRejections(now);
+  health_.busy_since = 0;
+  return ok;
+}
+
+bool Ingest::Shutdown() {
+  std::lock_guard lock(mu_);
+  if (needs_recover_) return false;
+  const Millis now = clock_.Now();
+  sqlite::Status s = store_->Checkpoint(engine_, now);
+  if (!s.ok()) {
+    log::Error("storage: final checkpoint failed: " + s.message + " (the log replays on start)");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace tidemark

@@ -1,0 +1,79 @@
+// Ingest: tidemark's single write path (DESIGN.md §3) — decode -> engine -> one SQLite commit
+// per MQTT message — plus the work timers do on the same state (idle and processing-time closes,
+// checkpoints, retention, the rejected-record summary).
+//
+// Threads: Paho's callback thread calls Handle(); the event-loop thread calls Tick() and
+// Shutdown(); both serialise on one internal lock. Health() may be read from any thread.
+// Handle() returns true only after the message is durably committed (or recognised as a
+// redelivery of one that was): only then may the caller return from Paho's callback, which
+// sends the PUBACK. On a storage failure it rolls the engine back to what is on disk, reports
+// not-ready, and returns false: the caller keeps the message and retries.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "engine/engine.h"
+#include "gateway/config.h"
+#include "gateway/decoder.h"
+#include "storage/state_store.h"
+
+namespace tidemark {
+
+// Counters and state for readiness, the watchdog and metrics; atomics, readable anywhere.
+struct IngestHealth {
+  std::atomic<bool> storage_ok{true};
+  std::atomic<std::int64_t> messages{0};      // handled (committed) MQTT messages
+  std::atomic<std::int64_t> redeliveries{0};  // recognised as already committed
+  std::atomic<std::int64_t> rejected{0};
+  std::atomic<std::int64_t> storage_errors{0};
+  std::atomic<Millis> last_commit{0};  // processing time of the newest commit
+  std::atomic<Millis> busy_since{0};   // start of the call in progress; 0 when idle
+};
+
+class Ingest {
+ public:
+  // Opens the store, recovers the engine from it and logs what was restored.
+  static Result<std::unique_ptr<Ingest>> Open(const Config& config, const Clock& clock);
+
+  bool Handle(std::string_view topic, std::string_view payload, bool duplicate);
+  // Timer work at clock.Now(); returns false when storage failed (state was reloaded).
+  bool Tick();
+  // Final checkpoint so the next start replays little; call after ingest has stopped.
+  bool Shutdown();
+
+  const IngestHealth& health() const { return health_; }
+  const RecoveryStats& recovered() const { return recovered_; }
+
+ private:
+  Ingest(const Config& config, const Clock& clock, std::unique_ptr<StateStore> store);
+  bool HandleLocked(std::string_view topic, std::string_view payload, bool duplicate, Millis now);
+  bool CommitRejection(RejectReason reason, std::string_view detail, std::string_view topic,
+                       std::string_view device, Millis now, std::uint64_t message_hash,
+                       std::string_view payload);
+  void Committed(Millis now);
+  bool StorageFailed(const sqlite::Status& status, std::string_view what);
+  bool TryRecover();
+  void SummariseRejections(Millis now);
+
+  const Clock& clock_;
+  Millis retention_;
+  std::mutex mu_;  // guards everything below
+  Engine engine_;
+  std::unique_ptr<StateStore> store_;
+  RecordDecoder decoder_;
+  Output out_;
+  RecoveryStats recovered_;
+  bool needs_recover_ = false;  // a failed write left the engine ahead of the database
+  // Rejected-record summary, logged at most once a minute.
+  std::int64_t rejected_since_summary_ = 0;
+  Millis last_summary_ = 0;
+  std::string last_rejection_;
+  IngestHealth health_;
+};
+
+}  // namespace tidemark

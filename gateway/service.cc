@@ -1,0 +1,138 @@
+#include "gateway/service.h"
+
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "gateway/log.h"
+
+namespace tidemark {
+namespace {
+
+constexpr auto kTickEvery = std::chrono::seconds(1);
+constexpr Millis kStallRetry = kSecond;
+constexpr Millis kStopWait = 10 * kSecond;
+
+Millis SteadyNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void Service::OnMessage(std::string_view topic, std::string_view payload, bool duplicate) {
+  in_handler_ = true;
+  for (;;) {
+    if (stopping_) Park();  // returning would acknowledge a message we did not take
+    if (ingest_->Handle(topic, payload, duplicate)) break;
+    // Storage failed: keep the message (no PUBACK) and retry until it commits.
+    std::unique_lock lock(mu_);
+    wake_.wait_for(lock, std::chrono::milliseconds(kStallRetry),
+                   [this] { return stopping_.load(); });
+  }
+  in_handler_ = false;
+}
+
+void Service::Park() {
+  parked_ = true;
+  in_handler_ = false;
+  std::unique_lock lock(mu_);
+  for (;;) wake_.wait(lock);  // the process exits around this thread (see Run)
+}
+
+int Service::Run() {
+  std::signal(SIGPIPE, SIG_IGN);
+  auto ingest = Ingest::Open(config_, clock_);
+  if (!ingest.ok()) {
+    log::Error(ingest.error());
+    return 1;
+  }
+  ingest_ = std::move(ingest).value();
+  auto mqtt =
+      MqttSource::Create(config_.mqtt, [this](std::string_view topic, std::string_view payload,
+                                              bool dup) { OnMessage(topic, payload, dup); });
+  if (!mqtt.ok()) {
+    log::Error(mqtt.error());
+    return 1;
+  }
+  mqtt_ = std::move(mqtt).value();
+
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+          log::Reopen();
+          log::Info("reopened logs (SIGHUP)");
+          signals.async_wait(on_signal);
+          return;
+        }
+        log::Info(std::string("stopping (") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") + ")");
+        io.stop();
+      };
+  signals.async_wait(on_signal);
+
+  std::uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  const Millis watchdog_ms = static_cast<Millis>(watchdog_usec / 1000);
+  bool ready = false;
+  boost::asio::steady_timer timer(io);
+  std::function<void(const boost::system::error_code&)> on_tick =
+      [&](const boost::system::error_code& ec) {
+        if (ec) return;
+        const Millis now = SteadyNow();
+        ingest_->Tick();
+        mqtt_->Poll(now);
+        const IngestHealth& health = ingest_->health();
+        if (!ready && mqtt_->connected() && health.storage_ok) {
+          ready = true;
+          sd_notify(0, "READY=1\nSTATUS=ingesting");
+          log::Info("ready: storage open, MQTT subscribed");
+        }
+        const Millis busy = health.busy_since;
+        if (watchdog && (busy == 0 || now - busy < watchdog_ms)) sd_notify(0, "WATCHDOG=1");
+        timer.expires_after(kTickEvery);
+        timer.async_wait(on_tick);
+      };
+  mqtt_->Start();
+  timer.expires_after(std::chrono::milliseconds(100));
+  timer.async_wait(on_tick);
+  log::Info("tidemark " PROJECT_VERSION " running: " + std::to_string(config_.pipelines.size()) +
+            " pipeline(s), database " + config_.storage.path);
+  io.run();
+
+  Stop();
+  // Exit without destroying the Paho client: its destructor would wait for Paho's thread, which
+  // may be parked holding a message it must not acknowledge (the broker redelivers it on the next
+  // start). Everything acknowledged is committed; the final checkpoint is written.
+  log::Info(parked_ ? "stopped; a received message was left unacknowledged for redelivery"
+                    : "stopped");
+  std::fflush(stderr);
+  std::_Exit(0);
+}
+
+void Service::Stop() {
+  sd_notify(0, "STOPPING=1");
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  // Let the message in hand finish and commit.
+  const Millis deadline = SteadyNow() + kStopWait;
+  while (in_handler_ && SteadyNow() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  mqtt_->Stop(2 * kSecond);
+  if (ingest_->Shutdown()) log::Info("final checkpoint written");
+}
+
+}  // namespace tidemark
