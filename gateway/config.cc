@@ -501,7 +501,7 @@ void ReadWindow(Reader& r, const toml::table& t, const std::string& p, WindowSpe
   if (slide_node && !r.Duration(t, p, "slide", slide)) return;
   const toml::node* offset_node = t.get("offset");
   if (offset_node && !r.Duration(t, p, "offset", offset)) return;
-  if (offset >= slide) {
+  if (offset_node && offset >= slide) {
     return r.Fail(*offset_node, p + ".offset",
                   "must be less than the " + std::string(slide_node ? "slide " : "window size ") +
                       FormatDuration(slide) + ", got " + FormatDuration(offset));

@@ -17,7 +17,7 @@
 namespace tidemark {
 
 struct MqttConfig {
-  std::string broker = "tcp://127.0.0.1:1883";  // tcp://, ssl://, mqtt://, mqtts://
+  std::string broker = "tcp://127.0.0.1:1883";  // tcp://, ssl://, mqtt://, mqtts://, ws://, wss://
   std::string client_id = "tidemark";
   std::vector<std::string> topics = {"devices/+/telemetry"};
   int qos = 1;      // 0 or 1 (1: at-least-once, the durable path)
@@ -69,7 +69,9 @@ struct Config {
   std::vector<PipelineSpec> pipelines;  // each passed ValidatePipeline()
 };
 
-// Parses TOML text. `source` names it in errors (usually the file path).
+// Parses TOML text. `source` names it in errors (usually the file path). Unknown keys are
+// errors. Pipeline keys left out take PipelineSpec's defaults: watermark "0s", watermark_scope
+// "device", idle_timeout "0s" (off), time "event", dedup true; slide/offset/session_gap unset.
 Result<Config> ParseConfig(std::string_view text, std::string_view source);
 // Reads and parses a file; an unreadable file is an error naming it.
 Result<Config> LoadConfig(const std::string& path);

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -125,7 +124,7 @@ TEST(ConfigTest, ContractExampleParses) {
   EXPECT_EQ(p.idle_timeout, 15 * kMinute);
   EXPECT_EQ(p.time, TimeMode::kEvent);
   EXPECT_TRUE(p.dedup);
-  // File order, not toml++'s alphabetical order (which would put readings before max_temp).
+  // File order (here also alphabetical; the tests below have aggregates that are not).
   ASSERT_EQ(p.aggregates.size(), 3u);
   EXPECT_EQ(p.aggregates[0].alias, "avg_temp");
   EXPECT_EQ(p.aggregates[0].fn, AggregateFn::kAvg);
@@ -475,6 +474,10 @@ TEST(ConfigTest, PipelineErrors) {
        "t.toml:4: pipeline[0].slide: ", "slide 20m must not exceed the window size 10m"},
       {Pipeline("name = \"p\"\nwindow = \"10m\"\nslide = \"100ms\"\n" + agg),
        "t.toml:4: pipeline[0].slide: ", "more than 1000 windows"},
+      {Pipeline("name = \"p\"\nwindow = \"10m\"\nslide = \"0s\"\n" + agg),
+       "t.toml:4: pipeline[0].slide: ", "slide must be positive"},
+      {Pipeline("name = \"p\"\nwindow = \"10m\"\nslide = \"5m\"\noffset = \"6m\"\n" + agg),
+       "t.toml:5: pipeline[0].offset: ", "must be less than the slide 5m, got 6m"},
       {Pipeline("name = \"p\"\nwindow = \"10m\"\noffset = \"10m\"\n" + agg),
        "t.toml:4: pipeline[0].offset: ", "must be less than the window size 10m, got 10m"},
       {Pipeline("window = \"1m\"\n" + agg), "t.toml:1: pipeline[0].name: ", "missing (required)"},
