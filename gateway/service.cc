@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "gateway/log.h"
@@ -131,7 +132,21 @@ void Service::Stop() {
   while (in_handler_ && SteadyNow() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  mqtt_->Stop(2 * kSecond);
+  // Paho runs the message callback holding its client lock, so while a callback is parked no
+  // Paho call returns: disconnect only when none is, from a helper thread we can abandon (one may
+  // park meanwhile). Without a clean DISCONNECT the broker still keeps the session.
+  if (!parked_) {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread([source = mqtt_.get(), done] {
+      source->Stop(2 * kSecond);
+      *done = true;
+    }).detach();
+    const Millis disconnect_deadline = SteadyNow() + 3 * kSecond;
+    while (!*done && SteadyNow() < disconnect_deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    log::Info(*done ? "mqtt: disconnected" : "mqtt: no clean disconnect (a message is held)");
+  }
   if (ingest_->Shutdown()) log::Info("final checkpoint written");
 }
 

@@ -1,0 +1,160 @@
+#include "tests/gateway/gateway_harness.h"
+
+#include <mqtt/async_client.h>
+#include <signal.h>
+
+#include <fstream>
+#include <thread>
+
+#include "storage/sqlite.h"
+
+#ifndef TIDEMARK_BINARY
+#error "TIDEMARK_BINARY must name the tidemark binary"
+#endif
+
+namespace tidemark::testing {
+
+namespace fs = std::filesystem;
+
+Gateway::Gateway(const fs::path& dir, const std::string& broker_url, const std::string& pipelines,
+                 const std::string& input_extra)
+    : dir_(dir) {
+  std::ofstream conf(dir_ / "tidemark.toml");
+  conf << "[mqtt]\n"
+       << "broker = \"" << broker_url << "\"\n"
+       << "client_id = \"tidemark-test\"\n"
+       << "topics = [\"devices/+/telemetry\"]\n"
+       << "qos = 1\n\n"
+       << "[input]\n"
+       << input_extra << "\n"
+       << "[storage]\n"
+       << "path = \"" << db_path() << "\"\n"
+       << "checkpoint_interval = \"1s\"\n\n"
+       << "[http]\n"
+       << "listen = \"\"\n\n"
+       << pipelines << "\n";
+}
+
+bool Gateway::Start() {
+  const std::string log = "tidemark-" + std::to_string(++starts_) + ".log";
+  process_ = Process({TIDEMARK_BINARY, "--config", (dir_ / "tidemark.toml").string()}, dir_ / log);
+  return process_.WaitForLog("ready:", std::chrono::seconds(20));
+}
+
+int Gateway::Stop() {
+  process_.Signal(SIGTERM);
+  return process_.Wait(std::chrono::seconds(20));
+}
+
+void Gateway::Kill() {
+  process_.Signal(SIGKILL);
+  process_.Wait(std::chrono::seconds(10));
+}
+
+Publisher::Publisher(const std::string& broker_url, const std::string& client_id)
+    : client_(std::make_unique<mqtt::async_client>(broker_url, client_id)) {}
+
+Publisher::~Publisher() { Disconnect(); }
+
+bool Publisher::Connect() {
+  try {
+    auto options = mqtt::connect_options_builder().clean_session(true).finalize();
+    client_->connect(options)->wait_for(std::chrono::seconds(10));
+    return client_->is_connected();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool Publisher::Publish(const std::string& topic, const std::vector<std::string>& payloads) {
+  try {
+    std::vector<mqtt::delivery_token_ptr> pending;
+    for (const std::string& p : payloads) {
+      pending.push_back(client_->publish(topic, p.data(), p.size(), 1, false));
+      if (pending.size() == 100) {
+        for (auto& t : pending) t->wait();
+        pending.clear();
+      }
+    }
+    for (auto& t : pending) t->wait();
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void Publisher::Disconnect() {
+  try {
+    if (client_ && client_->is_connected())
+      client_->disconnect()->wait_for(std::chrono::seconds(5));
+  } catch (const std::exception&) {
+  }
+}
+
+namespace {
+
+template <typename F>
+void Query(const std::string& db_path, const std::string& sql, F&& row) {
+  auto db = sqlite::Database::OpenReader(db_path);
+  if (!db.ok()) throw std::runtime_error(db.status().message);
+  auto q = db->Prepare(sql);
+  if (!q.ok()) throw std::runtime_error(q.status().message);
+  for (;;) {
+    auto step = q->Step();
+    if (!step.ok()) throw std::runtime_error(step.status().message);
+    if (*step == sqlite::StepResult::kDone) return;
+    row(*q);
+  }
+}
+
+}  // namespace
+
+std::int64_t QueryInt(const std::string& db_path, const std::string& sql) {
+  std::int64_t v = 0;
+  Query(db_path, sql, [&](sqlite::Statement& q) { v = q.ColumnInt64(0); });
+  return v;
+}
+
+double QueryDouble(const std::string& db_path, const std::string& sql) {
+  double v = 0;
+  Query(db_path, sql, [&](sqlite::Statement& q) { v = q.ColumnDouble(0); });
+  return v;
+}
+
+std::vector<std::string> QueryStrings(const std::string& db_path, const std::string& sql) {
+  std::vector<std::string> v;
+  Query(db_path, sql, [&](sqlite::Statement& q) { v.emplace_back(q.ColumnText(0)); });
+  return v;
+}
+
+std::int64_t LoggedMessages(const std::string& db_path) {
+  // The checkpoint's total counts what was trimmed from the log; rows after it the rest.
+  return QueryInt(db_path,
+                  "SELECT (SELECT count(*) FROM ingest_log WHERE kind != 2 AND seq > "
+                  "coalesce((SELECT seq FROM checkpoint), 0)) + "
+                  "coalesce((SELECT total FROM checkpoint), 0)");
+}
+
+bool WaitForLogged(const std::string& db_path, std::int64_t count,
+                   std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    try {
+      if (LoggedMessages(db_path) >= count) return true;
+    } catch (const std::exception&) {
+      // not created yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
+}
+
+std::int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t FloorTo(std::int64_t t, std::int64_t unit) { return t - ((t % unit) + unit) % unit; }
+
+}  // namespace tidemark::testing

@@ -1,0 +1,75 @@
+// Integration-test harness for the tidemark binary: a real mosquitto, the real gateway process
+// with a config file, a real Paho publisher, and read-only queries on the real database file.
+// One test thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/mosquitto.h"
+#include "tests/support/process.h"
+
+namespace mqtt {
+class async_client;
+}
+
+namespace tidemark::testing {
+
+// The gateway binary with a config written to `dir/tidemark.toml`.
+class Gateway {
+ public:
+  // `pipelines` is TOML text with one or more [[pipeline]] tables; `extra` goes into [input].
+  Gateway(const std::filesystem::path& dir, const std::string& broker_url,
+          const std::string& pipelines, const std::string& input_extra = "");
+  // Starts it and waits for its "ready" log line; false if it did not get ready.
+  bool Start();
+  // SIGTERM and wait; the exit code (-1 on timeout).
+  int Stop();
+  void Kill();
+  bool Running() { return process_.Running(); }
+  std::string Log() const { return process_.Log(); }
+  const Process& process() const { return process_; }
+  std::string db_path() const { return (dir_ / "tidemark.db").string(); }
+
+ private:
+  std::filesystem::path dir_;
+  Process process_;
+  int starts_ = 0;
+};
+
+// A QoS 1 publisher (Paho C++) that waits for every PUBACK.
+class Publisher {
+ public:
+  explicit Publisher(const std::string& broker_url, const std::string& client_id = "test-pub");
+  ~Publisher();
+  bool Connect();
+  // Publishes and waits for the broker's acknowledgements; false on any failure.
+  bool Publish(const std::string& topic, const std::vector<std::string>& payloads);
+  bool Publish(const std::string& topic, const std::string& payload) {
+    return Publish(topic, std::vector<std::string>{payload});
+  }
+  void Disconnect();
+
+ private:
+  std::unique_ptr<mqtt::async_client> client_;
+};
+
+// Read-only queries on the gateway's database (WAL: safe while it runs).
+std::int64_t QueryInt(const std::string& db_path, const std::string& sql);
+double QueryDouble(const std::string& db_path, const std::string& sql);
+std::vector<std::string> QueryStrings(const std::string& db_path, const std::string& sql);
+// Messages the gateway has logged (records and rejections, not ticks).
+std::int64_t LoggedMessages(const std::string& db_path);
+// Polls LoggedMessages until it reaches `count`; false on timeout.
+bool WaitForLogged(const std::string& db_path, std::int64_t count,
+                   std::chrono::milliseconds timeout);
+
+// Epoch milliseconds now, and floored to `unit`.
+std::int64_t NowMillis();
+std::int64_t FloorTo(std::int64_t t, std::int64_t unit);
+
+}  // namespace tidemark::testing
