@@ -166,11 +166,6 @@ Problem CheckPipelineName(std::string_view name) {
   return std::nullopt;
 }
 
-// The listen host is loopback: the only case where no bearer token is needed (DESIGN.md §6).
-bool IsLoopbackListen(std::string_view listen) {
-  return listen.starts_with("127.") || listen.starts_with("localhost:") ||
-         listen.starts_with("[::1]:");
-}
 
 // Reads typed values out of toml++ tables and keeps the first error, formatted as
 // "<source>:<line>: <key path>: <what>". Readers leave `out` unchanged when the key is absent
@@ -677,6 +672,11 @@ std::vector<std::string> FieldsRead(const Config& config) {
 bool UsesEventTime(const Config& config) {
   return std::any_of(config.pipelines.begin(), config.pipelines.end(),
                      [](const PipelineSpec& p) { return p.time == TimeMode::kEvent; });
+}
+
+bool IsLoopbackListen(std::string_view listen) {
+  return listen.starts_with("127.") || listen.starts_with("localhost:") ||
+         listen.starts_with("[::1]:");
 }
 
 }  // namespace tidemark

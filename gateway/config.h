@@ -83,5 +83,8 @@ std::string_view DefaultConfigText();
 std::vector<std::string> FieldsRead(const Config& config);
 // True when any pipeline uses event time (time = "event"), i.e. records need an event time.
 bool UsesEventTime(const Config& config);
+// True when an http.listen address is on loopback: the only case where no bearer token is
+// needed (DESIGN.md §6).
+bool IsLoopbackListen(std::string_view listen);
 
 }  // namespace tidemark

@@ -65,7 +65,14 @@ int main(int argc, char** argv) {
   if (!broker.empty()) config.mqtt.broker = broker;
   if (!client_id.empty()) config.mqtt.client_id = client_id;
   if (!db.empty()) config.storage.path = db;
-  if (!listen.empty()) config.http.listen = listen;
+  if (!listen.empty()) {
+    config.http.listen = listen;
+    if (!tidemark::IsLoopbackListen(listen) && config.http.token_file.empty()) {
+      tidemark::log::Error("--listen " + listen +
+                           " is not a loopback address: set http.token_file first");
+      return 2;
+    }
+  }
   if (check_config) {
     std::printf("%s: OK, %zu pipeline(s)\n", config_path.c_str(), config.pipelines.size());
     return 0;
