@@ -4,6 +4,7 @@
 #include <bit>
 #include <charconv>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -89,7 +90,7 @@ class RecordDecoder::Handler {
     PathNode* n = Target();
     if (n == nullptr) return !not_object_;
     // nlohmann reports every non-negative integer as unsigned.
-    if (value <= static_cast<std::uint64_t>(INT64_MAX)) {
+    if (value <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       n->kind = Kind::kInteger;
       n->integer = static_cast<std::int64_t>(value);
     } else {

@@ -3,7 +3,14 @@
 // device (a payload field or a topic level), the event time (epoch s/ms number, RFC 3339 or
 // epoch string) and the fields the aggregates read, by dotted path into nested objects.
 // One decoder per ingest thread: Decode() reuses internal buffers, and the returned Record views
-// them until the next call. Never throws.
+// them until the next call (never the caller's topic or payload). Never throws.
+//
+// The payload is walked once with nlohmann-json's SAX parser (no DOM is built), so deep nesting
+// costs no stack. Path rules: "a.b" is key "b" of object "a"; array elements and keys that
+// themselves contain a dot cannot be addressed; for a duplicated key the last one wins (as in
+// JavaScript), replacing everything below the earlier one. Which checks stay with the engine:
+// a field that is not a finite number is delivered with is_number = false, and the time range
+// and future skew are the engine's (a time the parsers cannot represent is bad_time here).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +26,9 @@ namespace tidemark {
 struct DecoderOptions {
   std::string device = "deviceId";  // dotted payload path, or "topic[N]" (0-based topic level)
   std::string event_time = "eventTime";
-  bool require_event_time = true;   // false when every pipeline uses processing time
+  // false when every pipeline uses processing time: the event time is then read when it is
+  // present and valid (for device stats), and otherwise left at 0, never a rejection.
+  bool require_event_time = true;
   std::vector<std::string> fields;  // dotted paths the aggregates read
   std::size_t max_payload_bytes = 64 * 1024;
   std::size_t max_device_bytes = 256;
