@@ -166,7 +166,6 @@ Problem CheckPipelineName(std::string_view name) {
   return std::nullopt;
 }
 
-
 // Reads typed values out of toml++ tables and keeps the first error, formatted as
 // "<source>:<line>: <key path>: <what>". Readers leave `out` unchanged when the key is absent
 // and return the value's node only when it was read successfully (for further checks).
@@ -410,7 +409,7 @@ void ReadStorage(Reader& r, const toml::table& t, StorageConfig& c) {
   constexpr std::string_view p = "storage";
   r.CheckKeys(t, p,
               {"path", "synchronous", "retention", "checkpoint_interval", "checkpoint_records",
-               "late_log_max", "rejected_max"});
+               "late_log_max", "rejected_max", "max_size_mb"});
   r.String(t, p, "path", c.path, CheckNotEmpty);
   if (auto v = r.Choice(t, p, "synchronous", {"normal", "full"})) {
     c.synchronous = *v == 0 ? sqlite::Synchronous::kNormal : sqlite::Synchronous::kFull;
@@ -419,6 +418,7 @@ void ReadStorage(Reader& r, const toml::table& t, StorageConfig& c) {
   r.Duration(t, p, "checkpoint_interval", c.checkpoint_interval, 1);
   r.Integer(t, p, "checkpoint_records", c.checkpoint_records, 1, kInt64Max);
   r.Integer(t, p, "late_log_max", c.late_log_max, 1, kInt64Max);
+  r.Integer(t, p, "max_size_mb", c.max_size_mb, 0, kInt64Max / (1 << 20));
   r.Integer(t, p, "rejected_max", c.rejected_max, 1, kInt64Max);
 }
 
@@ -603,6 +603,8 @@ checkpoint_interval = "10s"
 checkpoint_records = 50000        # checkpoint after this many records, or the interval
 late_log_max = 100000             # rows kept in the late-data log
 rejected_max = 10000              # rejected-record samples kept
+max_size_mb = 0                   # cap the database file; 0: no cap. When full, ingest
+                                  # stalls without acknowledging (as on a full disk)
 
 [http]
 listen = "127.0.0.1:8080"         # "host:port"; "" disables; non-loopback needs token_file

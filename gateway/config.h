@@ -49,6 +49,7 @@ struct StorageConfig {
   Millis checkpoint_interval = 10 * kSecond;
   std::int64_t checkpoint_records = 50000;
   std::int64_t late_log_max = 100000;
+  std::int64_t max_size_mb = 0;  // cap on the database size (PRAGMA max_page_count); 0 = none
   std::int64_t rejected_max = 10000;
   friend bool operator==(const StorageConfig&, const StorageConfig&) = default;
 };

@@ -28,6 +28,7 @@ StoreOptions StoreOptionsOf(const StorageConfig& storage) {
   s.checkpoint_records = storage.checkpoint_records;
   s.late_log_max = storage.late_log_max;
   s.rejected_max = storage.rejected_max;
+  s.max_bytes = storage.max_size_mb * (std::int64_t{1} << 20);
   return s;
 }
 
@@ -198,7 +199,9 @@ bool Ingest::Tick() {
   }
   if (ok) {
     auto deleted = store_->DeleteExpired(now - retention_, kRetentionBatch);
-    if (!deleted.ok()) log::Warning("storage: retention: " + deleted.status().message);
+    if (!deleted.ok() && health_.storage_ok) {
+      log::Warning("storage: retention: " + deleted.status().message);
+    }
   }
   SummariseRejections(now);
   health_.busy_since = 0;

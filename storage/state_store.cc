@@ -77,6 +77,15 @@ StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const StoreOptions& optio
     s.message = "database " + options.path + ": " + s.message;
     return s;
   }
+  if (options.max_bytes > 0) {
+    // page_size is 4096 unless the file says otherwise; max_page_count never shrinks a file.
+    auto page_size = db->Prepare("PRAGMA page_size");
+    if (!page_size.ok()) return page_size.status();
+    if (auto step = page_size->Step(); !step.ok()) return step.status();
+    const std::int64_t pages =
+        std::max<std::int64_t>(1, options.max_bytes / page_size->ColumnInt64(0));
+    if (Status s = db->Exec("PRAGMA max_page_count = " + std::to_string(pages)); !s.ok()) return s;
+  }
   std::unique_ptr<StateStore> store(new StateStore(std::move(db).value(), options));
   if (Status s = store->Prepare(); !s.ok()) return s;
   return store;
@@ -425,7 +434,6 @@ StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
     }
   }
   engine.Restore(snap);
-  stats.devices = static_cast<std::int64_t>(engine.devices().size());
   last_seq_ = checkpoint_seq_ = seq;
 
   if (Status s = LoadRecentHashes(); !s.ok()) return s;
@@ -462,6 +470,7 @@ StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
     discard.clear();
     ++stats.replayed;
   }
+  stats.devices = static_cast<std::int64_t>(engine.devices().size());
   stats.open_windows = 0;
   for (std::size_t p = 0; p < engine.pipeline_count(); ++p) {
     stats.open_windows += engine.pipeline(p).Metrics().open_windows;

@@ -17,7 +17,7 @@ namespace tidemark::testing {
 namespace fs = std::filesystem;
 
 Gateway::Gateway(const fs::path& dir, const std::string& broker_url, const std::string& pipelines,
-                 const std::string& input_extra)
+                 const std::string& input_extra, const std::string& storage_extra)
     : dir_(dir) {
   std::ofstream conf(dir_ / "tidemark.toml");
   conf << "[mqtt]\n"
@@ -29,14 +29,16 @@ Gateway::Gateway(const fs::path& dir, const std::string& broker_url, const std::
        << input_extra << "\n"
        << "[storage]\n"
        << "path = \"" << db_path() << "\"\n"
-       << "checkpoint_interval = \"1s\"\n\n"
+       << "checkpoint_interval = \"1s\"\n"
+       << storage_extra << "\n\n"
        << "[http]\n"
        << "listen = \"\"\n\n"
        << pipelines << "\n";
 }
 
 bool Gateway::Start() {
-  const std::string log = "tidemark-" + std::to_string(++starts_) + ".log";
+  static int starts = 0;  // a fresh log file per start, so old lines never match
+  const std::string log = "tidemark-" + std::to_string(++starts) + ".log";
   process_ = Process({TIDEMARK_BINARY, "--config", (dir_ / "tidemark.toml").string()}, dir_ / log);
   return process_.WaitForLog("ready:", std::chrono::seconds(20));
 }

@@ -22,9 +22,11 @@ namespace tidemark::testing {
 // The gateway binary with a config written to `dir/tidemark.toml`.
 class Gateway {
  public:
-  // `pipelines` is TOML text with one or more [[pipeline]] tables; `extra` goes into [input].
+  // `pipelines` is TOML text with one or more [[pipeline]] tables; the extras go into [input]
+  // and [storage].
   Gateway(const std::filesystem::path& dir, const std::string& broker_url,
-          const std::string& pipelines, const std::string& input_extra = "");
+          const std::string& pipelines, const std::string& input_extra = "",
+          const std::string& storage_extra = "");
   // Starts it and waits for its "ready" log line; false if it did not get ready.
   bool Start();
   // SIGTERM and wait; the exit code (-1 on timeout).
@@ -38,7 +40,6 @@ class Gateway {
  private:
   std::filesystem::path dir_;
   Process process_;
-  int starts_ = 0;
 };
 
 // A QoS 1 publisher (Paho C++) that waits for every PUBACK.

@@ -32,12 +32,13 @@ std::string Reading(const std::string& device, Millis t, std::int64_t seq) {
          ",\"temperature\":21.5,\"seq\":" + std::to_string(seq) + "}";
 }
 
-// `count` readings numbered from `first`, over 20 devices, one second of event time apart,
-// starting three hours ago (so some windows close and some stay open).
+// `count` readings numbered from `first`, over 20 devices, half a second of event time apart,
+// starting three hours ago (so some windows close and some stay open; up to 21,600 readings
+// stay in the past).
 std::vector<std::string> Readings(std::int64_t first, std::int64_t count, Millis base) {
   std::vector<std::string> out;
   for (std::int64_t i = first; i < first + count; ++i) {
-    out.push_back(Reading("dev" + std::to_string(i % 20), base + i * kSecond, i));
+    out.push_back(Reading("dev" + std::to_string(i % 20), base + i * kSecond / 2, i));
   }
   return out;
 }
@@ -242,6 +243,33 @@ TEST_F(GatewayIntegrationTest, RestartAfterSigkillRestoresOpenWindows) {
   ASSERT_TRUE(WaitForLogged(gw.db_path(), 6000, kWait)) << gw.Log();
   EXPECT_EQ(gw.Stop(), 0);
   ExpectCountedExactlyOnce(gw, 6000);
+}
+
+TEST_F(GatewayIntegrationTest, FullDatabaseStallsIngestWithoutLosingAnything) {
+  constexpr std::int64_t kTotal = 20000;  // ~3 MB of ingest log: more than the 1 MiB cap
+  std::int64_t stalled_at = 0;
+  {
+    Gateway gw(dir_.path(), broker_->url(), kCountingPipeline, "", "max_size_mb = 1");
+    ASSERT_TRUE(gw.Start()) << gw.Log();
+    Publisher pub(broker_->url());
+    ASSERT_TRUE(pub.Connect());
+    ASSERT_TRUE(pub.Publish("devices/x/telemetry", Readings(0, kTotal, base_)));
+    ASSERT_TRUE(gw.process().WaitForLog("not acknowledging", kWait)) << gw.Log();
+    stalled_at = LoggedMessages(gw.db_path());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // retries, no progress
+    EXPECT_EQ(LoggedMessages(gw.db_path()), stalled_at);
+    EXPECT_LT(stalled_at, kTotal);
+    EXPECT_TRUE(gw.Running());
+    EXPECT_EQ(gw.Stop(), 0) << gw.Log();
+  }
+  // Space returns (the cap is lifted): everything the broker kept is counted, once.
+  Gateway gw(dir_.path(), broker_->url(), kCountingPipeline);
+  ASSERT_TRUE(gw.Start()) << gw.Log();
+  ASSERT_TRUE(WaitForLogged(gw.db_path(), kTotal, kWait)) << gw.Log();
+  EXPECT_EQ(gw.Stop(), 0);
+  ExpectCountedExactlyOnce(gw, kTotal);
+  std::fprintf(stderr, "stalled after %lld of %lld messages\n", static_cast<long long>(stalled_at),
+               static_cast<long long>(kTotal));
 }
 
 }  // namespace
