@@ -75,6 +75,13 @@ DROP INDEX ingest_log_by_message;
     R"sql(
 ALTER TABLE rejected ADD COLUMN detail TEXT;
 )sql",
+    // 5: the results reader (HTTP API) lists the late log by pipeline or by device, and rejected
+    // samples by reason, newest first. The rowid id is each index's implicit last column.
+    R"sql(
+CREATE INDEX late_log_by_pipeline ON late_log(pipeline);
+CREATE INDEX late_log_by_device_only ON late_log(device);
+CREATE INDEX rejected_by_reason ON rejected(reason);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
