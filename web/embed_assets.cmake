@@ -66,7 +66,22 @@ function(embed url type file)
   set(index "${next}" PARENT_SCOPE)
 endfunction()
 
-embed("/" "text/html; charset=utf-8" "${SRC_DIR}/index.html")
+# The gateway lets browsers cache /assets/* for a while: index.html names them with "?v=<hash of
+# their bytes>" (in place of "?v=dev") so a new build is never mixed with an old cached script.
+set(versioned "${SRC_DIR}/app.js" "${SRC_DIR}/app.css"
+    "${NPM_DIR}/node_modules/uplot/dist/uPlot.iife.min.js" "${NPM_DIR}/node_modules/uplot/dist/uPlot.min.css")
+set(all_hashes "")
+foreach(f IN LISTS versioned)
+  file(SHA256 "${f}" h)
+  string(APPEND all_hashes "${h}")
+endforeach()
+string(SHA256 version "${all_hashes}")
+string(SUBSTRING "${version}" 0 12 version)
+file(READ "${SRC_DIR}/index.html" index_html)
+string(REPLACE "?v=dev\"" "?v=${version}\"" index_html "${index_html}")
+file(WRITE "${OUTPUT}.index.html" "${index_html}")
+
+embed("/" "text/html; charset=utf-8" "${OUTPUT}.index.html")
 embed("/assets/app.js" "text/javascript; charset=utf-8" "${SRC_DIR}/app.js")
 embed("/assets/app.css" "text/css; charset=utf-8" "${SRC_DIR}/app.css")
 embed("/assets/uPlot.iife.min.js" "text/javascript; charset=utf-8"
