@@ -271,6 +271,19 @@ void WindowOperator::ForEachOpenWindow(const std::function<void(const WindowResu
   }
 }
 
+void WindowOperator::ForEachOpenWindowOf(
+    DeviceId id, const std::function<void(const WindowResult&)>& fn) const {
+  if (id >= devices_.size()) return;
+  const DeviceState& d = devices_[id];
+  for (std::size_t i = 0; i < d.windows.size(); ++i) fn(ResultOf(d, i));
+}
+
+std::optional<DeviceSummary> WindowOperator::Summary(DeviceId id) const {
+  if (id >= devices_.size() || !devices_[id].seen) return std::nullopt;
+  const DeviceState& d = devices_[id];
+  return DeviceSummary{ScopeWatermark(d), d.records, d.late, d.duplicates};
+}
+
 PipelineMetrics WindowOperator::Metrics() const {
   std::size_t bytes =
       sizeof(*this) + devices_.capacity() * sizeof(DeviceState) + timers_.size() * sizeof(Timer);

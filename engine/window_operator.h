@@ -61,6 +61,14 @@ struct Output {
   }
 };
 
+// One device's progress in one pipeline (for the HTTP API).
+struct DeviceSummary {
+  Millis watermark = kNoTime;  // the device's scope watermark (the pipeline's, when global)
+  std::int64_t records = 0;
+  std::int64_t late = 0;
+  std::int64_t duplicates = 0;
+};
+
 struct PipelineMetrics {
   std::int64_t open_windows = 0;
   std::int64_t state_bytes = 0;  // estimate of memory held: devices, windows, states, dedup
@@ -89,6 +97,11 @@ class WindowOperator {
   std::optional<Millis> DeviceWatermark(DeviceId device) const;  // nullopt if never seen
   // Calls fn for every open window with its provisional values, by device then start.
   void ForEachOpenWindow(const std::function<void(const WindowResult&)>& fn) const;
+  // The same for one device's open windows, by start (none for an unknown device).
+  void ForEachOpenWindowOf(DeviceId device,
+                           const std::function<void(const WindowResult&)>& fn) const;
+  // One device's counters in this pipeline; nullopt if it never sent a record here.
+  std::optional<DeviceSummary> Summary(DeviceId device) const;
 
   OperatorSnapshot Snapshot() const;
   // Incremental checkpoints: the devices whose state changed since the last call (each once),

@@ -424,8 +424,10 @@ void ReadStorage(Reader& r, const toml::table& t, StorageConfig& c) {
 
 void ReadHttp(Reader& r, const toml::table& t, HttpConfig& c) {
   constexpr std::string_view p = "http";
-  r.CheckKeys(t, p, {"listen", "token_file", "cert_file", "key_file"});
+  r.CheckKeys(t, p, {"listen", "token_file", "cert_file", "key_file", "threads", "max_streams"});
   const toml::node* listen = r.String(t, p, "listen", c.listen, CheckListen);
+  r.Integer(t, p, "threads", c.threads, 1, 64);
+  r.Integer(t, p, "max_streams", c.max_streams, 0, 1024);
   r.String(t, p, "token_file", c.token_file);
   r.String(t, p, "cert_file", c.cert_file);
   r.String(t, p, "key_file", c.key_file);
@@ -611,6 +613,8 @@ listen = "127.0.0.1:8080"         # "host:port"; "" disables; non-loopback needs
 # token_file = ""                 # file holding the bearer token clients must send
 # cert_file = ""                  # HTTPS certificate (with key_file)
 # key_file = ""                   # HTTPS key (with cert_file)
+threads = 4                       # workers for API requests (a bounded pool; 429 when full)
+max_streams = 8                   # concurrent /api/v1/stream clients; 429 beyond
 
 # One [[pipeline]] per windowed aggregation; at least one is required. Names appear in URLs:
 # letters, digits, '_', '.' and '-'. Keys left out take the default named in the comment.

@@ -59,6 +59,8 @@ struct HttpConfig {
   std::string token_file;
   std::string cert_file;
   std::string key_file;
+  std::int64_t threads = 4;      // HTTP workers for ordinary requests
+  std::int64_t max_streams = 8;  // concurrent SSE streams
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 

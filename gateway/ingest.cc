@@ -47,6 +47,12 @@ std::string EngineRejectionDetail(RejectReason reason, const Record& record, Mil
   }
 }
 
+std::int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 Millis SteadyMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -85,10 +91,39 @@ Result<std::unique_ptr<Ingest>> Ingest::Open(const Config& config, const Clock& 
 bool Ingest::Handle(std::string_view topic, std::string_view payload, bool duplicate) {
   std::lock_guard lock(mu_);
   const Millis now = clock_.Now();
-  health_.busy_since = SteadyMillis();
+  const std::int64_t begin = SteadyNanos();
+  health_.busy_since = begin / 1'000'000;
   const bool ok = HandleLocked(topic, payload, duplicate, now);
   health_.busy_since = 0;
+  if (ok) commit_latency_.Record(SteadyNanos() - begin);
   return ok;
+}
+
+void Ingest::Inspect(const std::function<void(const Engine&)>& fn) {
+  std::lock_guard lock(mu_);
+  fn(engine_);
+}
+
+void Ingest::PublishClosed() {
+  if (!listener_) return;
+  for (const WindowResult& w : out_.closed) {
+    listener_->OnWindow(engine_.pipeline(w.pipeline).spec(), w);
+  }
+}
+
+void Ingest::PublishUpdates() {
+  if (!listener_ || touched_.empty()) return;
+  if (listener_->WantsUpdates()) {
+    for (const std::string& device : touched_) {
+      const std::optional<DeviceId> id = engine_.devices().Find(device);
+      if (!id) continue;
+      for (std::size_t i = 0; i < engine_.pipeline_count(); ++i) {
+        const WindowOperator& op = engine_.pipeline(i);
+        op.ForEachOpenWindowOf(*id, [&](const WindowResult& w) { listener_->OnWindow(op.spec(), w); });
+      }
+    }
+  }
+  touched_.clear();
 }
 
 bool Ingest::HandleLocked(std::string_view topic, std::string_view payload, bool duplicate,
@@ -117,6 +152,8 @@ bool Ingest::HandleLocked(std::string_view topic, std::string_view payload, bool
     return StorageFailed(s, "commit");
   }
   Committed(now);
+  PublishClosed();
+  if (listener_ && listener_->WantsUpdates()) touched_.emplace(decoded.record.device);
   if (store_->CheckpointDue(now)) {
     // The message is committed whatever happens here; a failed checkpoint reloads the engine.
     if (sqlite::Status s = store_->Checkpoint(engine_, now); !s.ok())
@@ -191,7 +228,11 @@ bool Ingest::Tick() {
     engine_.TickAt(now, out_);
     if (sqlite::Status s = store_->CommitTick(now, engine_, out_); !s.ok()) {
       ok = StorageFailed(s, "tick commit");
-    } else if (store_->CheckpointDue(now)) {
+    } else {
+      PublishClosed();
+      PublishUpdates();
+    }
+    if (ok && store_->CheckpointDue(now)) {
       if (sqlite::Status c = store_->Checkpoint(engine_, now); !c.ok()) {
         ok = StorageFailed(c, "checkpoint");
       }

@@ -4,6 +4,9 @@
 //
 // Threads: Paho's callback thread calls Handle(); the event-loop thread calls Tick() and
 // Shutdown(); both serialise on one internal lock. Health() may be read from any thread.
+// Inspect() runs a function on the engine under that lock (the HTTP API's live snapshot).
+// A WindowListener hears about windows after they are committed: closes as they happen, and
+// (when it wants them) the open windows of devices that received records, once per Tick().
 // Handle() returns true only after the message is durably committed (or recognised as a
 // redelivery of one that was): only then may the caller return from Paho's callback, which
 // sends the PUBACK. On a storage failure it rolls the engine back to what is on disk, reports
@@ -12,14 +15,17 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "engine/engine.h"
 #include "gateway/config.h"
 #include "gateway/decoder.h"
+#include "gateway/latency_histogram.h"
 #include "storage/state_store.h"
 
 namespace tidemark {
@@ -35,6 +41,14 @@ struct IngestHealth {
   std::atomic<Millis> busy_since{0};   // start of the call in progress; 0 when idle
 };
 
+// Called on the ingest thread with the Ingest lock held: must be quick and must not call back.
+class WindowListener {
+ public:
+  virtual ~WindowListener() = default;
+  virtual bool WantsUpdates() const = 0;
+  virtual void OnWindow(const PipelineSpec& spec, const WindowResult& window) = 0;
+};
+
 class Ingest {
  public:
   // Opens the store, recovers the engine from it and logs what was restored.
@@ -46,7 +60,12 @@ class Ingest {
   // Final checkpoint so the next start replays little; call after ingest has stopped.
   bool Shutdown();
 
+  // Set before ingest starts; `listener` must outlive this object.
+  void SetWindowListener(WindowListener* listener) { listener_ = listener; }
+  void Inspect(const std::function<void(const Engine&)>& fn);
+
   const IngestHealth& health() const { return health_; }
+  const LatencyHistogram& commit_latency() const { return commit_latency_; }
   const RecoveryStats& recovered() const { return recovered_; }
 
  private:
@@ -59,6 +78,8 @@ class Ingest {
   bool StorageFailed(const sqlite::Status& status, std::string_view what);
   bool TryRecover();
   void SummariseRejections(Millis now);
+  void PublishClosed();
+  void PublishUpdates();
 
   const Clock& clock_;
   Millis retention_;
@@ -74,6 +95,9 @@ class Ingest {
   Millis last_summary_ = 0;
   std::string last_rejection_;
   IngestHealth health_;
+  LatencyHistogram commit_latency_;
+  WindowListener* listener_ = nullptr;
+  std::unordered_set<std::string> touched_;  // devices with records since the last updates
 };
 
 }  // namespace tidemark

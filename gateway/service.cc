@@ -8,7 +8,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "gateway/log.h"
@@ -19,6 +21,29 @@ namespace {
 constexpr auto kTickEvery = std::chrono::seconds(1);
 constexpr Millis kStallRetry = kSecond;
 constexpr Millis kStopWait = 10 * kSecond;
+constexpr std::size_t kFeedEvents = 10000;  // SSE events kept for clients that resume
+
+// http.listen "host:port" / "[v6]:port" into a host and a port (the config loader checked it).
+std::pair<std::string, int> SplitListen(const std::string& listen) {
+  const std::size_t colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  return {host, std::stoi(listen.substr(colon + 1))};
+}
+
+// The bearer token: the file's content without surrounding whitespace.
+Result<std::string> ReadToken(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error{"http.token_file: cannot read " + path};
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string token = text.str();
+  const auto first = token.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return Error{"http.token_file: " + path + " is empty"};
+  token = token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
+  return token;
+}
 
 Millis SteadyNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -64,6 +89,7 @@ int Service::Run() {
     return 1;
   }
   mqtt_ = std::move(mqtt).value();
+  if (!StartHttp()) return 1;
 
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
@@ -96,7 +122,8 @@ int Service::Run() {
         if (!ready && mqtt_->connected() && health.storage_ok) {
           ready = true;
           sd_notify(0, "READY=1\nSTATUS=ingesting");
-          log::Info("ready: storage open, MQTT subscribed");
+          log::Info(http_ ? "ready: storage open, HTTP listening, MQTT subscribed"
+                          : "ready: storage open, MQTT subscribed (HTTP disabled)");
         }
         const Millis busy = health.busy_since;
         if (watchdog && (busy == 0 || now - busy < watchdog_ms)) sd_notify(0, "WATCHDOG=1");
@@ -120,7 +147,43 @@ int Service::Run() {
   std::_Exit(0);
 }
 
+bool Service::StartHttp() {
+  feed_ = std::make_unique<web::EventFeed>(clock_.Now(), kFeedEvents);
+  publisher_ = std::make_unique<FeedPublisher>(*feed_);
+  ingest_->SetWindowListener(publisher_.get());
+  if (config_.http.listen.empty()) {
+    log::Info("http: disabled (http.listen = \"\")");
+    return true;
+  }
+  web::ServerOptions options;
+  std::tie(options.host, options.port) = SplitListen(config_.http.listen);
+  if (!config_.http.token_file.empty()) {
+    auto token = ReadToken(config_.http.token_file);
+    if (!token.ok()) {
+      log::Error(token.error());
+      return false;
+    }
+    options.token = *token;
+  }
+  options.cert_file = config_.http.cert_file;
+  options.key_file = config_.http.key_file;
+  options.threads = static_cast<int>(config_.http.threads);
+  options.max_streams = static_cast<int>(config_.http.max_streams);
+  api_ = std::make_unique<ApiBackend>(config_.storage.path, *ingest_, mqtt_.get(), clock_);
+  http_ = std::make_unique<web::HttpServer>(options, config_.pipelines, *api_, *feed_);
+  auto port = http_->Start();
+  if (!port.ok()) {
+    log::Error(port.error());
+    return false;
+  }
+  log::Info(std::string("http: listening on ") + (options.cert_file.empty() ? "http" : "https") +
+            "://" + (options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host) +
+            ":" + std::to_string(*port) + "/" + (options.token.empty() ? "" : " (bearer token required)"));
+  return true;
+}
+
 void Service::Stop() {
+  if (feed_) feed_->Close();  // open streams end; the rest of HTTP serves until exit
   sd_notify(0, "STOPPING=1");
   {
     std::lock_guard lock(mu_);

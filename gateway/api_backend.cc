@@ -1,0 +1,192 @@
+#include "gateway/api_backend.h"
+
+#include <algorithm>
+
+#include "web/api_json.h"
+
+namespace tidemark {
+namespace {
+
+constexpr Millis kLiveMaxAge = kSecond;
+constexpr std::size_t kIdleReadersMax = 16;
+
+std::optional<Millis> Known(Millis t) {
+  return t == kNoTime ? std::nullopt : std::optional<Millis>(t);
+}
+
+}  // namespace
+
+// A reader borrowed from the pool for one call, returned afterwards.
+class ApiBackend::Lease {
+ public:
+  Lease(ApiBackend& owner, std::unique_ptr<ResultsReader> reader)
+      : owner_(owner), reader_(std::move(reader)) {}
+  ~Lease() { owner_.Release(std::move(reader_)); }
+  ResultsReader* operator->() { return reader_.get(); }
+
+ private:
+  ApiBackend& owner_;
+  std::unique_ptr<ResultsReader> reader_;
+};
+
+ApiBackend::ApiBackend(std::string db_path, Ingest& ingest, const MqttSource* mqtt,
+                       const Clock& clock)
+    : db_path_(std::move(db_path)), ingest_(ingest), mqtt_(mqtt), clock_(clock) {}
+
+Result<std::unique_ptr<ResultsReader>> ApiBackend::Acquire() {
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<ResultsReader> r = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return r;
+    }
+  }
+  auto opened = ResultsReader::Open(db_path_);
+  if (!opened.ok()) return Error{"storage: " + opened.status().message};
+  return std::make_unique<ResultsReader>(std::move(opened).value());
+}
+
+void ApiBackend::Release(std::unique_ptr<ResultsReader> reader) {
+  std::lock_guard lock(readers_mu_);
+  if (reader && idle_readers_.size() < kIdleReadersMax) idle_readers_.push_back(std::move(reader));
+}
+
+Result<web::WindowsPage> ApiBackend::Windows(const web::WindowsQuery& q) {
+  auto reader = Acquire();
+  if (!reader.ok()) return Error{reader.error()};
+  Lease lease(*this, std::move(reader).value());
+  WindowQuery sq;
+  sq.pipeline = q.pipeline;
+  sq.device = q.device;
+  if (q.final) sq.status = *q.final ? WindowStatus::kFinal : WindowStatus::kOpen;
+  sq.from = q.from;
+  sq.to = q.to;
+  sq.limit = q.limit;
+  if (q.after) sq.after = WindowKey{q.after->pipeline, q.after->device, q.after->start, q.after->end};
+  auto page = lease->Windows(sq);
+  if (!page.ok()) return Error{"storage: " + page.status().message};
+  web::WindowsPage out;
+  for (WindowRow& r : page->rows) {
+    out.items.push_back({std::move(r.pipeline), std::move(r.device), r.start, r.end,
+                         r.status == WindowStatus::kFinal, std::move(r.closed_by), r.closed_at,
+                         r.records, std::move(r.values_json)});
+  }
+  if (page->next) {
+    out.next = web::WindowCursor{page->next->pipeline, page->next->device, page->next->start,
+                                 page->next->end};
+  }
+  return out;
+}
+
+Result<web::LatePage> ApiBackend::Late(const web::LateQuery& q) {
+  auto reader = Acquire();
+  if (!reader.ok()) return Error{reader.error()};
+  Lease lease(*this, std::move(reader).value());
+  auto page = lease->Late(LateQuery{q.pipeline, q.device, q.limit, q.after});
+  if (!page.ok()) return Error{"storage: " + page.status().message};
+  web::LatePage out;
+  for (LateRow& r : page->rows) {
+    out.items.push_back({r.id, std::move(r.pipeline), std::move(r.device), r.event_time,
+                         r.arrival_time, r.watermark, r.window_start, r.window_end});
+  }
+  out.next = page->next;
+  return out;
+}
+
+Result<web::RejectedPage> ApiBackend::Rejected(const web::RejectedQuery& q) {
+  auto reader = Acquire();
+  if (!reader.ok()) return Error{reader.error()};
+  Lease lease(*this, std::move(reader).value());
+  auto page = lease->Rejected(RejectedQuery{q.reason, q.limit, q.after});
+  if (!page.ok()) return Error{"storage: " + page.status().message};
+  web::RejectedPage out;
+  for (RejectedRow& r : page->rows) {
+    out.items.push_back({r.id, std::move(r.reason), std::move(r.topic), std::move(r.device),
+                         std::move(r.detail), r.arrival_time, std::move(r.payload)});
+  }
+  out.next = page->next;
+  return out;
+}
+
+std::optional<std::int64_t> ApiBackend::DatabaseBytes() {
+  auto reader = Acquire();
+  if (!reader.ok()) return std::nullopt;
+  Lease lease(*this, std::move(reader).value());
+  auto bytes = lease->DatabaseBytes();
+  if (!bytes.ok()) return std::nullopt;
+  return *bytes;
+}
+
+std::shared_ptr<const web::LiveView> ApiBackend::Live() {
+  std::lock_guard lock(live_mu_);
+  const Millis now = clock_.Now();
+  if (live_ && now >= live_at_ && now - live_at_ < kLiveMaxAge) return live_;
+  auto view = std::make_shared<web::LiveView>();
+  ingest_.Inspect([&](const Engine& engine) {
+    view->taken_at = engine.clock().Now();
+    view->total = engine.total();
+    view->rejected = engine.rejected();
+    const std::size_t n = engine.pipeline_count();
+    for (std::size_t i = 0; i < n; ++i) {
+      const WindowOperator& op = engine.pipeline(i);
+      const PipelineMetrics m = op.Metrics();
+      view->pipelines.push_back(
+          {op.spec().name, Known(m.watermark), m.open_windows, m.state_bytes, m.counters});
+    }
+    const std::vector<DeviceStats>& all = engine.devices().all();
+    view->devices.reserve(all.size());
+    for (std::size_t id = 0; id < all.size(); ++id) {
+      const DeviceStats& s = all[id];
+      web::DeviceLive d;
+      d.device = s.device;
+      d.records = s.records;
+      d.rejected = s.rejected;
+      d.last_event_time = Known(s.last_event_time);
+      d.last_arrival_time = Known(s.last_arrival_time);
+      d.pipelines.resize(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (auto sum = engine.pipeline(i).Summary(static_cast<DeviceId>(id))) {
+          d.pipelines[i] = web::DevicePipelineLive{Known(sum->watermark), sum->records, sum->late,
+                                                   sum->duplicates};
+          d.late += sum->late;
+        }
+      }
+      view->devices.push_back(std::move(d));
+    }
+  });
+  std::sort(view->devices.begin(), view->devices.end(),
+            [](const web::DeviceLive& a, const web::DeviceLive& b) { return a.device < b.device; });
+  live_ = std::move(view);
+  live_at_ = now;
+  return live_;
+}
+
+web::HealthView ApiBackend::Health() {
+  const IngestHealth& h = ingest_.health();
+  web::HealthView v;
+  v.storage_ok = h.storage_ok;
+  v.mqtt_connected = mqtt_ && mqtt_->connected();
+  v.messages = h.messages;
+  v.redeliveries = h.redeliveries;
+  v.storage_errors = h.storage_errors;
+  v.last_commit = h.last_commit.load() == 0 ? std::nullopt : std::optional<Millis>(h.last_commit);
+  v.commit_latency = ingest_.commit_latency().View();
+  return v;
+}
+
+void FeedPublisher::OnWindow(const PipelineSpec& spec, const WindowResult& w) {
+  web::WindowItem item{spec.name,
+                       w.device,
+                       w.window.start,
+                       w.window.end,
+                       w.final,
+                       w.final ? std::string(ClosedByName(w.closed_by)) : std::string(),
+                       w.final ? std::optional<Millis>(w.closed_at) : std::nullopt,
+                       w.records,
+                       web::ValuesJsonText(spec, w.values)};
+  feed_.Publish(web::WindowJson(item).dump(-1, ' ', false,
+                                           nlohmann::ordered_json::error_handler_t::replace));
+}
+
+}  // namespace tidemark

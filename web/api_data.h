@@ -1,0 +1,157 @@
+// ApiData: everything the HTTP API reads, as an interface web/ declares and the gateway
+// implements (DESIGN.md §4: web never links storage or gateway). Window results, the late log
+// and rejected samples come from SQLite through read-only connections; the live view
+// (pipelines, devices, counters) is a snapshot of the engine at most a second old; health is
+// atomics.
+//
+// Threading: HTTP worker threads call every method concurrently; implementations must be
+// thread-safe and must never hold the ingest thread up for longer than a snapshot copy.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/record.h"
+#include "engine/result.h"
+#include "engine/snapshot.h"
+#include "engine/time.h"
+
+namespace tidemark::web {
+
+inline constexpr int kMaxPageSize = 1000;
+
+// The key of a window, and the order of /api/v1/windows.
+struct WindowCursor {
+  std::string pipeline, device;
+  Millis start = 0, end = 0;
+};
+
+struct WindowsQuery {
+  std::string pipeline, device;      // empty: any
+  std::optional<bool> final;         // none: open and final
+  std::optional<Millis> from, to;    // from <= window start < to
+  int limit = 100;                   // 1..kMaxPageSize
+  std::optional<WindowCursor> after;  // the last window of the previous page
+};
+
+struct WindowItem {
+  std::string pipeline, device;
+  Millis start = 0, end = 0;
+  bool final = false;
+  std::string closed_by;            // "watermark" or "idle"; empty while open
+  std::optional<Millis> closed_at;  // processing time of the close
+  std::int64_t records = 0;
+  std::string values_json;  // a JSON object, alias -> number or null
+};
+
+struct WindowsPage {
+  std::vector<WindowItem> items;
+  std::optional<WindowCursor> next;  // set only when more follow
+};
+
+// The late log and rejected samples are listed newest first; `after` is the id of the last row
+// of the previous page.
+struct LateQuery {
+  std::string pipeline, device;
+  int limit = 100;
+  std::optional<std::int64_t> after;
+};
+
+struct LateItem {
+  std::int64_t id = 0;
+  std::string pipeline, device;
+  Millis event_time = 0, arrival_time = 0;
+  std::optional<Millis> watermark;
+  Millis window_start = 0, window_end = 0;
+};
+
+struct LatePage {
+  std::vector<LateItem> items;
+  std::optional<std::int64_t> next;
+};
+
+struct RejectedQuery {
+  std::string reason;  // empty: any
+  int limit = 100;
+  std::optional<std::int64_t> after;
+};
+
+struct RejectedItem {
+  std::int64_t id = 0;
+  std::string reason, topic, device, detail;
+  Millis arrival_time = 0;
+  std::string payload;  // truncated bytes, as received
+};
+
+struct RejectedPage {
+  std::vector<RejectedItem> items;
+  std::optional<std::int64_t> next;
+};
+
+// The engine, as of `taken_at`.
+struct PipelineLive {
+  std::string name;
+  std::optional<Millis> watermark;  // the pipeline (global) watermark; none before any record
+  std::int64_t open_windows = 0;
+  std::int64_t state_bytes = 0;
+  PipelineCounters counters;
+};
+
+struct DevicePipelineLive {
+  std::optional<Millis> watermark;  // the device's scope watermark in this pipeline
+  std::int64_t records = 0, late = 0, duplicates = 0;
+};
+
+struct DeviceLive {
+  std::string device;
+  std::int64_t records = 0;   // messages with this device id, rejected ones included
+  std::int64_t rejected = 0;
+  std::int64_t late = 0;      // over all pipelines
+  std::optional<Millis> last_event_time, last_arrival_time;
+  std::vector<std::optional<DevicePipelineLive>> pipelines;  // by pipeline index
+};
+
+struct LiveView {
+  Millis taken_at = 0;  // processing time of the snapshot
+  std::vector<PipelineLive> pipelines;
+  std::vector<DeviceLive> devices;  // by device name
+  std::array<std::int64_t, kRejectReasonCount> rejected{};  // by RejectReason
+  std::int64_t total = 0;                                     // records seen by the engine
+};
+
+// A latency histogram: counts[i] observations <= bounds[i] (not cumulative); the last count is
+// the overflow bucket (+Inf).
+struct HistogramView {
+  std::vector<double> bounds;  // seconds, increasing
+  std::vector<std::int64_t> counts;  // bounds.size() + 1
+  double sum = 0;                     // seconds
+  std::int64_t count = 0;
+};
+
+struct HealthView {
+  bool storage_ok = false;
+  bool mqtt_connected = false;
+  std::int64_t messages = 0;      // committed MQTT messages
+  std::int64_t redeliveries = 0;  // recognised as already committed
+  std::int64_t storage_errors = 0;
+  std::optional<Millis> last_commit;
+  HistogramView commit_latency;
+};
+
+class ApiData {
+ public:
+  virtual ~ApiData() = default;
+  virtual Result<WindowsPage> Windows(const WindowsQuery& q) = 0;
+  virtual Result<LatePage> Late(const LateQuery& q) = 0;
+  virtual Result<RejectedPage> Rejected(const RejectedQuery& q) = 0;
+  // Bytes of the database file and its WAL; nullopt when it cannot be read.
+  virtual std::optional<std::int64_t> DatabaseBytes() = 0;
+  virtual std::shared_ptr<const LiveView> Live() = 0;
+  virtual HealthView Health() = 0;
+};
+
+}  // namespace tidemark::web

@@ -1,0 +1,76 @@
+// HttpServer: tidemark's HTTP face (issue 5) on cpp-httplib — the JSON API under /api/v1,
+// Server-Sent Events at /api/v1/stream, /metrics, /livez, /readyz, the OpenAPI document and the
+// dashboard page. Limits: a bounded worker pool (429 when saturated), a cap on concurrent
+// streams, request size and read timeouts, TCP_NODELAY on every connection, an optional bearer
+// token (constant-time compare) and optional TLS.
+//
+// Threading: Start() and Stop() from one thread (the gateway's main thread); requests run on
+// the pool's workers and read only through ApiData, the EventFeed and atomics, so HTTP never
+// takes the ingest thread's lock for longer than ApiData's snapshot copy.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/pipeline.h"
+#include "engine/result.h"
+#include "web/api.h"
+#include "web/api_data.h"
+#include "web/event_feed.h"
+#include "web/metrics_text.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace tidemark::web {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;          // 0: any free port (tests); port() tells which
+  std::string token;        // bearer token; empty: no authentication
+  std::string cert_file;    // with key_file: HTTPS
+  std::string key_file;
+  int threads = 8;          // workers for ordinary requests
+  int queue_max = 64;       // accepted connections waiting for a worker; beyond: 429
+  int max_streams = 8;      // concurrent /api/v1/stream connections; beyond: 429
+  std::size_t max_body_bytes = 64 * 1024;  // larger request bodies: 413
+  int read_timeout_s = 5;   // slow clients are cut off
+  int write_timeout_s = 5;
+  int keep_alive_s = 5;
+  Millis heartbeat = 15 * kSecond;  // SSE comment line when no event came
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, std::vector<PipelineSpec> pipelines, ApiData& data,
+             EventFeed& feed);
+  ~HttpServer();
+
+  // Binds and starts serving on a thread of its own; an error says why it could not bind.
+  Result<int> Start();
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  void Routes();
+  bool Authorized(const std::string& header, const std::string& query_token) const;
+
+  ServerOptions options_;
+  Api api_;
+  EventFeed& feed_;
+  HttpCounters counters_;
+  std::atomic<int> streams_{0};
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// The OpenAPI 3 document of the API (GET /api/v1/openapi.json).
+const std::string& OpenApiDocument();
+
+}  // namespace tidemark::web

@@ -1,0 +1,46 @@
+// WorkerPool: cpp-httplib's TaskQueue with a bound. `threads` workers take accepted connections
+// from a queue of at most `queue_max`; when it is full, the connection goes to one overflow
+// thread that only answers 429 (Saturated() is true there), so a flood of clients costs a
+// short reply each instead of an unbounded queue of waiting sockets.
+//
+// Threading: httplib's accept thread calls enqueue(); shutdown() once, from the thread that
+// stops the server.
+#pragma once
+
+#include <httplib.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tidemark::web {
+
+class WorkerPool final : public httplib::TaskQueue {
+ public:
+  WorkerPool(std::size_t threads, std::size_t queue_max);
+  ~WorkerPool() override;
+
+  void enqueue(std::function<void()> fn) override;
+  void shutdown() override;
+
+  // True on the overflow thread: the request must be answered 429.
+  static bool Saturated();
+
+ private:
+  struct Queue {
+    std::deque<std::function<void()>> jobs;
+    std::condition_variable ready;
+  };
+  void Work(Queue& q, bool overflow);
+
+  const std::size_t queue_max_;
+  std::mutex mu_;
+  bool shutdown_ = false;
+  Queue main_, overflow_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tidemark::web
