@@ -358,6 +358,8 @@ aggregates = { avg_temp = "avg(temperature)", readings = "count()" }
   const rejected = await page.locator('#state-rejected').textContent();
   check(/bad value\s*1/.test(rejected), `state panel counts the bad_value rejection (${rejected.replace(/\s+/g, ' ')})`);
 
+  const desktopWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(desktopWidth <= 1280, `no horizontal page scroll at 1280 px (document ${desktopWidth} px wide)`);
   await page.screenshot({ path: path.join(outDir, 'dashboard-desktop.png'), fullPage: true });
   log('screenshot ' + path.join(outDir, 'dashboard-desktop.png'));
 

@@ -83,20 +83,20 @@
     const ms = Date.parse(s);
     return Number.isFinite(ms) ? ms : null;
   }
-  function fmtTime(s, withDate = true) {
+  function fmtTime(s, withDate = true, withMs = true) {
     const ms = typeof s === 'number' ? s : parseTime(s);
     if (ms === null) return '—';
     const d = new Date(ms);
     const secs = d.getUTCSeconds() || d.getUTCMilliseconds()
-      ? ':' + pad(d.getUTCSeconds()) + (d.getUTCMilliseconds() ? '.' + String(d.getUTCMilliseconds()).padStart(3, '0') : '')
+      ? ':' + pad(d.getUTCSeconds()) + (withMs && d.getUTCMilliseconds() ? '.' + String(d.getUTCMilliseconds()).padStart(3, '0') : '')
       : '';
     const time = pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + secs;
     if (!withDate) return time;
     return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${time}`;
   }
   // A time as a node whose date part phones hide (the full time stays in the tooltip).
-  function timeNode(s) {
-    const text = fmtTime(s);
+  function timeNode(s, withMs = true) {
+    const text = fmtTime(s, true, withMs);
     const m = /^(\d{4}-\d\d-\d\d) (.*)$/.exec(text);
     if (!m) return document.createTextNode(text);
     return el('span', { title: text + ' UTC' }, el('span', { class: 'date' }, m[1] + ' '), m[2]);
@@ -129,6 +129,9 @@
     let i = 0, v = n;
     while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
     return (i === 0 ? String(v) : v.toFixed(v < 10 ? 2 : 1)) + ' ' + units[i];
+  }
+  function fmtMs(ms) {
+    return ms < 1 ? ms.toFixed(3) + ' ms' : ms < 100 ? ms.toFixed(1) + ' ms' : fmtDuration(ms);
   }
   function fmtDuration(ms) {
     if (ms === null || ms === undefined) return '—';
@@ -536,7 +539,7 @@
         el('td', { class: 'key' }, w.device), el('td', {}, windowNode(w)),
         ...list.map((a) => el('td', { class: 'num', 'data-alias': a }, fmtValue(w.values ? w.values[a] : null))),
         el('td', { class: 'num' }, fmtCount(w.records)),
-        el('td', {}, w.closed_by || '—'), el('td', {}, timeNode(w.closed_at)));
+        el('td', {}, w.closed_by || '—'), el('td', {}, timeNode(w.closed_at, false)));
       if (flashKeys.has(winKey(w))) tr.classList.add('flash');
       return tr;
     });
@@ -597,17 +600,25 @@
     setEmpty('state-empty', (s.pipelines || []).length ? '' : 'no pipelines');
     const rejected = Object.entries(s.rejected || {});
     const total = rejected.reduce((n, [, v]) => n + (typeof v === 'number' ? v : 0), 0);
-    kv($('state-rejected'), rejected.length
-      ? [['total', String(total)], ...rejected.map(([k, v]) => [k.replace(/_/g, ' '), fmtCount(v)])]
-      : [['total', '0']]);
+    // Only the reasons that happened; the total always.
+    kv($('state-rejected'), [['total', String(total)],
+      ...rejected.filter(([, v]) => v !== 0).map(([k, v]) => [k.replace(/_/g, ' '), fmtCount(v)])]);
     const storage = s.storage || {};
     const pairs = [];
     for (const [k, v] of Object.entries(storage)) {
       if (k.endsWith('_bytes')) pairs.push([k.replace(/_bytes$/, '').replace(/_/g, ' '), fmtBytes(v)]);
-      else if (typeof v === 'string' && parseTime(v) !== null && /\d{4}-\d\d-\d\dT/.test(v)) pairs.push([k.replace(/_/g, ' '), fmtTime(v)]);
+      else if (typeof v === 'string' && parseTime(v) !== null && /\d{4}-\d\d-\d\dT/.test(v)) pairs.push([k.replace(/_/g, ' '), fmtTime(v, true, false)]);
       else if (v === null && /(_at|_commit|_time)$/.test(k)) pairs.push([k.replace(/_/g, ' '), '—']);
+      else if (typeof v === 'boolean') pairs.push([k.replace(/_/g, ' '), v ? 'yes' : 'no']);
+      else if (k.endsWith('_ms') && v && typeof v === 'object') {
+        // e.g. commit_latency_ms: { mean, p50, p99 }
+        for (const [sub, x] of Object.entries(v)) {
+          pairs.push([`${k.replace(/_ms$/, '').replace(/_/g, ' ')} ${sub}`, typeof x === 'number' ? fmtMs(x) : '—']);
+        }
+      }
       else if (typeof v !== 'object' || v === null) pairs.push([k.replace(/_/g, ' '), fmtCount(v)]);
     }
+    for (const k of ['messages', 'redeliveries']) if (typeof s[k] === 'number') pairs.push([k, String(s[k])]);
     kv($('state-storage'), pairs);
     const mqtt = $('mqtt-status');
     const connected = s.mqtt && s.mqtt.connected;
