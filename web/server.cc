@@ -124,6 +124,12 @@ void HttpServer::Routes() {
       res.set_header("WWW-Authenticate", "Bearer");
       return httplib::Server::HandlerResponse::Handled;
     }
+    if (req.get_header_value<std::uint64_t>("Content-Length") > options_.max_body_bytes) {
+      Send(res, Problem(413, "the request body is larger than " +
+                                 std::to_string(options_.max_body_bytes) + " bytes"));
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.method != "GET" && req.method != "HEAD") {
       Send(res, Problem(405, "only GET is supported, got " + req.method));
       res.set_header("Allow", "GET, HEAD");

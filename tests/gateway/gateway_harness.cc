@@ -17,7 +17,8 @@ namespace tidemark::testing {
 namespace fs = std::filesystem;
 
 Gateway::Gateway(const fs::path& dir, const std::string& broker_url, const std::string& pipelines,
-                 const std::string& input_extra, const std::string& storage_extra)
+                 const std::string& input_extra, const std::string& storage_extra,
+                 const std::string& http)
     : dir_(dir) {
   std::ofstream conf(dir_ / "tidemark.toml");
   conf << "[mqtt]\n"
@@ -32,7 +33,7 @@ Gateway::Gateway(const fs::path& dir, const std::string& broker_url, const std::
        << "checkpoint_interval = \"1s\"\n"
        << storage_extra << "\n\n"
        << "[http]\n"
-       << "listen = \"\"\n\n"
+       << http << "\n\n"
        << pipelines << "\n";
 }
 

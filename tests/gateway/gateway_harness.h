@@ -23,10 +23,10 @@ namespace tidemark::testing {
 class Gateway {
  public:
   // `pipelines` is TOML text with one or more [[pipeline]] tables; the extras go into [input]
-  // and [storage].
+  // and [storage]; `http` is the [http] table's body (default: no HTTP server).
   Gateway(const std::filesystem::path& dir, const std::string& broker_url,
           const std::string& pipelines, const std::string& input_extra = "",
-          const std::string& storage_extra = "");
+          const std::string& storage_extra = "", const std::string& http = "listen = \"\"");
   // Starts it and waits for its "ready" log line; false if it did not get ready.
   bool Start();
   // SIGTERM and wait; the exit code (-1 on timeout).
