@@ -35,6 +35,7 @@ const outDir = path.resolve(arg('out'));
 // --- bookkeeping ------------------------------------------------------------------------------
 const children = [];   // { name, proc, log }
 let browserContext = null;
+let currentPage = null;  // for a screenshot when the test fails
 let tmpDir = null;
 let failed = false;
 let checks = 0;
@@ -121,6 +122,13 @@ function readLog(child) {
 }
 
 async function cleanup() {
+  if (failed && currentPage) {
+    const shot = path.join(outDir, 'dashboard-failure.png');
+    try {
+      await Promise.race([currentPage.screenshot({ path: shot, fullPage: true }), sleep(10_000)]);
+      console.log('screenshot of the failure: ' + shot);
+    } catch (_) { /* no screenshot then */ }
+  }
   if (browserContext) {
     try { await Promise.race([browserContext.close(), sleep(10_000)]); } catch (_) { /* closing anyway */ }
     browserContext = null;
@@ -261,31 +269,17 @@ window = "10 minutes"
 watermark = "0s"
 aggregates = { avg_temp = "avg(temperature)", readings = "count()" }
 `);
-  const gateway = start('tidemark', gatewayBin, ['--config', config]);
-  await waitFor('the gateway to subscribe', () => {
-    if (gateway.exited) throw new Error('the gateway exited: ' + readLog(gateway).slice(-2000));
-    return /mqtt: subscribed/.test(readLog(gateway));
-  }, WAIT_MS);
-  await waitFor('the gateway HTTP API', () => getJson(httpPort, '/api/v1/state'), WAIT_MS);
-  log(`gateway on 127.0.0.1:${httpPort}`);
-
-  // Before the page loads. D1: window [0,10) = 21.5, 23 -> avg 22.25, 2 records; closed by the
-  // record at minute 12; window [10,20) open with 20, 24; then a late record for minute 5.
-  // D2: window [0,10) = 18, 19, 20 -> avg 19, 3 records, closed by minute 25; plus one record
-  // whose temperature is not a number (rejected as bad_value).
-  publish(brokerPort, 'D1', [rec('D1', 4, 21.5), rec('D1', 6, 23.0), rec('D1', 12, 20.0), rec('D1', 15, 24.0)]);
-  publish(brokerPort, 'D2', [rec('D2', 1, 18), rec('D2', 2, 19), rec('D2', 3, 20), rec('D2', 25, 30),
-                             { deviceId: 'D2', eventTime: iso(BASE + 26 * MIN), temperature: 'hot' }]);
-  publish(brokerPort, 'D1', [rec('D1', 5, 99.0)]);  // late: D1's [0,10) is final by now
-  await waitFor('the API to list both final windows', async () => {
-    const body = await getJson(httpPort, '/api/v1/windows?pipeline=temp_10m&status=final');
-    return body.windows.length >= 2;
-  }, WAIT_MS, 300);
-  await waitFor('the API to count the late record', async () => {
-    const body = await getJson(httpPort, '/api/v1/devices');
-    const d1 = body.devices.find((d) => d.device === 'D1');
-    return d1 && d1.late === 1;
-  }, WAIT_MS, 300);
+  const startGateway = async (name) => {
+    const g = start(name, gatewayBin, ['--config', config]);
+    await waitFor(`${name} to subscribe`, () => {
+      if (g.exited) throw new Error(`${name} exited: ` + readLog(g).slice(-2000));
+      return /mqtt: subscribed/.test(readLog(g));
+    }, WAIT_MS);
+    await waitFor(`${name}'s HTTP API`, () => getJson(httpPort, '/api/v1/state'), WAIT_MS);
+    log(`${name} on 127.0.0.1:${httpPort}`);
+    return g;
+  };
+  let gateway = await startGateway('tidemark');
 
   // The browser.
   const userDataDir = path.join(tmpDir, 'chromium-profile');
@@ -298,6 +292,7 @@ aggregates = { avg_temp = "avg(temperature)", readings = "count()" }
     timeout: 30_000,
   });
   const page = browserContext.pages()[0] || await browserContext.newPage();
+  currentPage = page;
   page.setDefaultTimeout(WAIT_MS);
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -318,6 +313,37 @@ aggregates = { avg_temp = "avg(temperature)", readings = "count()" }
 
   await page.goto(url + '?token=' + encodeURIComponent(TOKEN), { waitUntil: 'load', timeout: WAIT_MS });
   check(!page.url().includes(TOKEN), `the token is taken out of the address bar (${page.url()})`);
+
+  // An empty gateway: the page says so instead of drawing nothing.
+  await waitFor('the empty states', async () => {
+    const [charts, finals, devices] = await Promise.all(['#charts-empty', '#finals-empty', '#devices-empty']
+      .map((sel) => page.locator(sel).textContent()));
+    return charts === 'no windows yet' && finals === 'no windows yet' && devices === 'no devices yet';
+  });
+  check(true, 'empty gateway: "no windows yet" for the chart and the final windows, "no devices yet"');
+  await waitFor('the stream badge to say live', async () => (await page.locator('#stream-status').textContent()) === 'live');
+  check(true, 'stream badge says live with the token');
+
+  // The data. D1: window [0,10) = 21.5, 23 -> avg 22.25, 2 records; closed by the
+  // record at minute 12; window [10,20) open with 20, 24; then a late record for minute 5.
+  // D2: window [0,10) = 18, 19, 20 -> avg 19, 3 records, closed by minute 25; plus one record
+  // whose temperature is not a number (rejected as bad_value).
+  publish(brokerPort, 'D1', [rec('D1', 4, 21.5), rec('D1', 6, 23.0), rec('D1', 12, 20.0), rec('D1', 15, 24.0)]);
+  publish(brokerPort, 'D2', [rec('D2', 1, 18), rec('D2', 2, 19), rec('D2', 3, 20), rec('D2', 25, 30),
+                             { deviceId: 'D2', eventTime: iso(BASE + 26 * MIN), temperature: 'hot' }]);
+  publish(brokerPort, 'D1', [rec('D1', 5, 99.0)]);  // late: D1's [0,10) is final by now
+  await waitFor('the API to list both final windows', async () => {
+    const body = await getJson(httpPort, '/api/v1/windows?pipeline=temp_10m&status=final');
+    return body.windows.length >= 2;
+  }, WAIT_MS, 300);
+  await waitFor('the API to count the late record', async () => {
+    const body = await getJson(httpPort, '/api/v1/devices');
+    const d1 = body.devices.find((d) => d.device === 'D1');
+    return d1 && d1.late === 1;
+  }, WAIT_MS, 300);
+
+  // A reload: the token comes from the tab's session storage now.
+  await page.reload({ waitUntil: 'load', timeout: WAIT_MS });
   await page.evaluate(() => { window.__notReloaded = true; });
   log('page loaded');
 
@@ -351,7 +377,10 @@ aggregates = { avg_temp = "avg(temperature)", readings = "count()" }
     await waitFor(`the ${alias} chart`, async () => (await page.locator(`.chart[data-alias="${alias}"] canvas`).count()) > 0);
     const labels = await legendLabels(page, alias);
     check(labels.includes('D1') && labels.includes('D2'), `${alias} chart has series D1 and D2 (${labels.join(', ')})`);
-    const px = await coloredPixels(page, alias);
+    const px = await waitFor(`the ${alias} chart to draw its series`, async () => {
+      const n = await coloredPixels(page, alias);
+      return n > 100 ? n : null;
+    }, 5000);
     check(px > 100, `${alias} chart canvas has drawn series (${px} coloured pixels)`);
   }
   check(await page.locator('#stream-status').textContent() === 'live', 'stream badge says live');
@@ -385,6 +414,23 @@ aggregates = { avg_temp = "avg(temperature)", readings = "count()" }
   await waitFor('D3 in the devices table (polled)', () => deviceRow(page, 'D3'));
   check(true, 'devices table picked up D3');
   check(await page.evaluate(() => window.__notReloaded === true), 'the page was not reloaded');
+
+  // The gateway restarts under the open page: the page says the stream is down, then recovers
+  // by itself, with what was published meanwhile (the broker kept it for the gateway's session).
+  await stop(gateway);
+  await waitFor('the page to notice the stream is down', async () =>
+    /disconnected, retrying|reconnecting/.test(await page.locator('#stream-status').textContent()));
+  check(true, `stream badge while the gateway is down: "${await page.locator('#stream-status').textContent()}"`);
+  publish(brokerPort, 'D1', [rec('D1', 45, 28.0)]);  // closes D1 [30,40) = 26 -> avg 26, 1 record
+  gateway = await startGateway('tidemark-restarted');
+  await waitFor('the stream to be live again', async () => (await page.locator('#stream-status').textContent()) === 'live', 30_000);
+  check(true, 'stream badge live again after the restart');
+  const s3 = iso(BASE + 30 * MIN);
+  await waitFor('D1 [30,40) in the final-windows table after the restart', async () => (await finalCell(page, 'D1', s3, 'avg_temp')) === '26', 30_000);
+  check(await finalCell(page, 'D1', s3, 'readings') === '1', 'after the restart: D1 [30,40) final with avg_temp 26, readings 1');
+  await waitFor('the error banner to clear', () => page.locator('#error').isHidden(), 15_000);
+  check(await page.evaluate(() => window.__notReloaded === true), 'still the same page (no reload)');
+  pageErrors.length = 0;  // failed requests while the gateway was down are expected
 
   // Phone width: usable, nothing wider than the screen except inside the scrolling tables.
   await page.setViewportSize({ width: 390, height: 844 });
