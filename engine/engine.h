@@ -70,6 +70,10 @@ class Engine {
 
   // For incremental checkpoints: the devices of pipeline `i` changed since the last call.
   std::vector<DeviceId> TakeDirtyDevices(std::size_t i) { return operators_[i].TakeDirtyDevices(); }
+  // A device of pipeline `i` with only its fingerprints not yet taken (WindowOperator).
+  DeviceSnapshot TakeDeviceCheckpoint(std::size_t i, DeviceId device) {
+    return operators_[i].TakeDeviceCheckpoint(device);
+  }
 
   EngineSnapshot Snapshot() const;
   // Replaces all state with `snapshot`. Pipelines are matched by name; a snapshot pipeline with

@@ -107,7 +107,9 @@ void WindowOperator::AddToWindows(DeviceState& d, DeviceId id, const Record& r, 
     if (w.end <= closed_until) return;  // that window is final; the record counts in the others
     const std::size_t index = FindOrInsertWindow(d, id, w);
     AddRecordTo(d, index, r, t, seq);
-    if (latest && spec_.dedup) d.windows[index].seen.Insert(fp);
+    if (latest && spec_.dedup && d.windows[index].seen.Insert(fp) && d.journal) {
+      d.windows[index].unsaved.push_back(fp);
+    }
     latest = false;
   });
 }
@@ -133,6 +135,9 @@ void WindowOperator::AddToSession(DeviceState& d, DeviceId id, const Record& r, 
     for (std::size_t k = first + 1; k < last; ++k) {
       target.records += ws[k].records;
       target.seen.Merge(ws[k].seen);
+      // Saved fingerprints of a merged session stay on disk under its old start, which lies
+      // inside the merged one; the unsaved ones move with it.
+      target.unsaved.insert(target.unsaved.end(), ws[k].unsaved.begin(), ws[k].unsaved.end());
       for (std::size_t a = 0; a < n; ++a) {
         AggMerge(spec_.aggregates[a].fn, d.states[first * n + a], d.states[k * n + a]);
       }
@@ -142,7 +147,7 @@ void WindowOperator::AddToSession(DeviceState& d, DeviceId id, const Record& r, 
     ws[first].window = merged;  // its timer stays at the old end; FireGlobalTimers re-arms it
   }
   AddRecordTo(d, index, r, t, seq);
-  if (spec_.dedup) ws[index].seen.Insert(fp);
+  if (spec_.dedup && ws[index].seen.Insert(fp) && d.journal) ws[index].unsaved.push_back(fp);
 }
 
 std::size_t WindowOperator::FindOrInsertWindow(DeviceState& d, DeviceId id, Window w) {
@@ -153,7 +158,7 @@ std::size_t WindowOperator::FindOrInsertWindow(DeviceState& d, DeviceId id, Wind
   });
   const auto index = static_cast<std::size_t>(it - ws.begin());
   if (it != ws.end() && it->window.start == w.start) return index;
-  ws.insert(it, OpenWindow{w, 0, {}});
+  ws.insert(it, OpenWindow{w, 0, {}, {}});
   const std::size_t n = spec_.aggregates.size();
   d.states.insert(d.states.begin() + static_cast<std::ptrdiff_t>(index * n), n, AggState{});
   ++open_windows_;
@@ -295,6 +300,9 @@ PipelineMetrics WindowOperator::Metrics() const {
     }
     for (const OpenWindow& w : d.windows) {
       if (w.seen.HeapBytes() > 0) bytes += w.seen.HeapBytes() + kMallocOverhead;
+      if (w.unsaved.capacity() > 0) {
+        bytes += w.unsaved.capacity() * sizeof(std::uint64_t) + kMallocOverhead;
+      }
     }
   }
   return {open_windows_, static_cast<std::int64_t>(bytes), Watermark(), counters_};
@@ -311,6 +319,24 @@ DeviceSnapshot WindowOperator::SnapshotDevice(DeviceId id) const {
     ds.windows.push_back(
         {w.window, w.records, {states, states + static_cast<std::ptrdiff_t>(n)}, w.seen.Values()});
   }
+  return ds;
+}
+
+DeviceSnapshot WindowOperator::TakeDeviceCheckpoint(DeviceId id) {
+  DeviceState& d = devices_[id];
+  const std::size_t n = spec_.aggregates.size();
+  DeviceSnapshot ds{d.name,    d.max_event_time, d.idle_closed_until, d.last_arrival,
+                    d.records, d.late,           d.duplicates,        {}};
+  ds.windows.reserve(d.windows.size());
+  for (std::size_t i = 0; i < d.windows.size(); ++i) {
+    OpenWindow& w = d.windows[i];
+    auto states = d.states.begin() + static_cast<std::ptrdiff_t>(i * n);
+    ds.windows.push_back({w.window,
+                          w.records,
+                          {states, states + static_cast<std::ptrdiff_t>(n)},
+                          d.journal ? std::exchange(w.unsaved, {}) : w.seen.Values()});
+  }
+  d.journal = true;
   return ds;
 }
 
@@ -340,8 +366,9 @@ void WindowOperator::Restore(const OperatorSnapshot& s,
     d.records = ds.records;
     d.late = ds.late;
     d.duplicates = ds.duplicates;
+    d.journal = true;  // the restored fingerprints are durable; new ones are kept until taken
     for (const WindowSnapshot& ws : ds.windows) {
-      OpenWindow w{ws.window, ws.records, {}};
+      OpenWindow w{ws.window, ws.records, {}, {}};
       for (std::uint64_t fp : ws.fingerprints) w.seen.Insert(fp);
       d.windows.push_back(std::move(w));
       for (std::size_t a = 0; a < n; ++a) {

@@ -108,6 +108,12 @@ class WindowOperator {
   // the state of one device, and the pipeline-wide part (watermark source, counters) alone.
   std::vector<DeviceId> TakeDirtyDevices();
   DeviceSnapshot SnapshotDevice(DeviceId device) const;
+  // The same, except that each window carries only the fingerprints added since the previous
+  // call for this device (all of them at the first call, none restored by Restore()), and they
+  // count as saved from then on: storage persists fingerprints incrementally. From the first
+  // call (or Restore()) on, the device keeps its new fingerprints in a list until the next
+  // call. If persisting fails, Restore() from what is durable.
+  DeviceSnapshot TakeDeviceCheckpoint(DeviceId device);
   OperatorSnapshot SnapshotHeader() const { return {max_event_time_, counters_, {}}; }
   // Replaces all state with `snapshot`; `intern` maps a device name to its dense id.
   void Restore(const OperatorSnapshot& snapshot,
@@ -118,11 +124,13 @@ class WindowOperator {
     Window window;
     std::int64_t records = 0;
     FingerprintSet seen;
+    std::vector<std::uint64_t> unsaved;  // added to `seen` since TakeDeviceCheckpoint (if journal)
   };
   struct DeviceState {
     std::string name;
     bool seen = false;
     bool dirty = false;  // listed in dirty_
+    bool journal = false;  // keeps unsaved fingerprints (after TakeDeviceCheckpoint or Restore)
     Millis max_event_time = kNoTime;
     Millis idle_closed_until = kNoTime;
     Millis last_arrival = kNoTime;

@@ -1,5 +1,6 @@
 #include "storage/codec.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace tidemark {
@@ -139,6 +140,48 @@ bool DecodeDevice(std::string_view blob, DeviceSnapshot& d) {
     ws.fingerprints.assign(fps, 0);
     for (std::uint64_t& fp : ws.fingerprints) {
       if (!r.Get(fp)) return false;
+    }
+  }
+  return r.done();
+}
+
+std::string EncodeFingerprints(const DeviceSnapshot& d) {
+  std::uint32_t groups = 0;
+  for (const WindowSnapshot& ws : d.windows) {
+    if (!ws.fingerprints.empty()) ++groups;
+  }
+  if (groups == 0) return {};
+  Writer w;
+  w.Put(groups);
+  for (const WindowSnapshot& ws : d.windows) {
+    if (ws.fingerprints.empty()) continue;
+    w.Put(ws.window.start);
+    w.Put(static_cast<std::uint32_t>(ws.fingerprints.size()));
+    for (std::uint64_t fp : ws.fingerprints) w.Put(fp);
+  }
+  return w.Take();
+}
+
+bool DecodeFingerprintsInto(std::string_view blob, DeviceSnapshot& d) {
+  Reader r(blob);
+  std::uint32_t groups = 0;
+  if (!r.Count(groups, 12)) return false;
+  for (std::uint32_t g = 0; g < groups; ++g) {
+    Millis start = 0;
+    std::uint32_t n = 0;
+    if (!r.Get(start) || !r.Count(n, 8)) return false;
+    // The last window starting at or before `start`: the exact one if open (starts are unique),
+    // else a session containing it.
+    auto it = std::upper_bound(d.windows.begin(), d.windows.end(), start,
+                               [](Millis s, const WindowSnapshot& w) { return s < w.window.start; });
+    WindowSnapshot* home = nullptr;
+    if (it != d.windows.begin() && std::prev(it)->window.Contains(start)) home = &*std::prev(it);
+    std::vector<std::uint64_t>* fps = home ? &home->fingerprints : nullptr;
+    if (fps) fps->reserve(fps->size() + n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::uint64_t fp = 0;
+      if (!r.Get(fp)) return false;
+      if (fps) fps->push_back(fp);
     }
   }
   return r.done();

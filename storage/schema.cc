@@ -82,6 +82,21 @@ CREATE INDEX late_log_by_pipeline ON late_log(pipeline);
 CREATE INDEX late_log_by_device_only ON late_log(device);
 CREATE INDEX rejected_by_reason ON rejected(reason);
 )sql",
+    // 6: duplicate-suppression fingerprints are checkpointed incrementally: each checkpoint
+    // appends, per changed device, one row of the fingerprints added since the previous one
+    // (grouped by window start, storage/codec.h); device_state blobs no longer carry them.
+    // Rowid order keeps a checkpoint's rows together on a few pages. A row is deleted once
+    // every window it holds fingerprints of has closed: when the device's first open window
+    // starts after max_start. Blobs written before carry their fingerprints inline; Recover()
+    // moves them here.
+    R"sql(
+CREATE TABLE fingerprints(
+  chunk INTEGER PRIMARY KEY,
+  pipeline TEXT NOT NULL,
+  device TEXT NOT NULL,
+  max_start INTEGER NOT NULL,       -- the newest window start among the row's groups
+  fps BLOB NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
+#include <unordered_map>
 #include <cmath>
 #include <cstring>
 
@@ -52,10 +54,26 @@ std::string EncodeRejected(RejectReason reason, std::string_view device) {
 
 }  // namespace
 
+// A device's rows on disk as of the last checkpoint that wrote it (or as loaded), so that a
+// checkpoint writes only what changed.
+struct StateStore::DiskDevice {
+  struct OpenRow {
+    Millis start = 0, end = 0;
+    std::int64_t records = 0;
+  };
+  struct FingerprintRow {
+    Millis max_start = 0;
+    std::int64_t chunk = 0;
+  };
+  std::vector<OpenRow> open;                     // windows rows with status 'open', by start
+  std::vector<FingerprintRow> fingerprint_rows;  // its fingerprints rows
+};
+
 struct StateStore::Statements {
   sqlite::Statement begin, commit, rollback, append_log, upsert_final, insert_late, insert_rejected,
-      upsert_device_state, delete_open, insert_open, upsert_pipeline, upsert_stats,
-      upsert_checkpoint, trim_log, trim_late, trim_rejected, delete_expired;
+      upsert_device_state, insert_fingerprints, delete_fingerprints, delete_open_one,
+      insert_open, update_open, upsert_pipeline, upsert_stats, update_stats, upsert_checkpoint, trim_log,
+      trim_late, trim_rejected, delete_expired;
 };
 
 StateStore::StateStore(sqlite::Database db, StoreOptions options)
@@ -114,8 +132,15 @@ Status StateStore::Prepare() {
        "VALUES(?,?,?,?,?,?)"},
       {&stmts_->upsert_device_state,
        "INSERT OR REPLACE INTO device_state(pipeline, device, state) VALUES(?,?,?)"},
-      {&stmts_->delete_open,
-       "DELETE FROM windows WHERE status = 'open' AND pipeline = ? AND device = ?"},
+      {&stmts_->insert_fingerprints,
+       "INSERT INTO fingerprints(pipeline, device, max_start, fps) VALUES(?,?,?,?)"},
+      {&stmts_->delete_fingerprints, "DELETE FROM fingerprints WHERE chunk = ?"},
+      {&stmts_->delete_open_one,
+       "DELETE FROM windows WHERE status = 'open' AND pipeline = ? AND device = ? AND "
+       "window_start = ? AND window_end = ?"},
+      {&stmts_->update_open,
+       "UPDATE windows SET records = ?, vals = ? WHERE pipeline = ? AND device = ? AND "
+       "window_start = ? AND window_end = ? AND status = 'open'"},
       {&stmts_->insert_open,
        "INSERT OR REPLACE INTO windows(pipeline, device, window_start, window_end, status, "
        "records, vals) VALUES(?,?,?,?,'open',?,?)"},
@@ -125,6 +150,9 @@ Status StateStore::Prepare() {
       {&stmts_->upsert_stats,
        "INSERT OR REPLACE INTO device_stats(id, device, records, rejected, last_event_time, "
        "last_arrival_time) VALUES(?,?,?,?,?,?)"},
+      {&stmts_->update_stats,
+       "UPDATE device_stats SET records = ?, rejected = ?, last_event_time = ?, "
+       "last_arrival_time = ? WHERE id = ?"},
       {&stmts_->upsert_checkpoint,
        "INSERT OR REPLACE INTO checkpoint(id, seq, next_seq, total, rejected, written_at) "
        "VALUES(1,?,?,?,?,?)"},
@@ -142,6 +170,149 @@ Status StateStore::Prepare() {
     if (!stmt.ok()) return stmt.status();
     *item.stmt = std::move(stmt).value();
   }
+  return Status::Ok();
+}
+
+std::vector<StateStore::DiskDevice>& StateStore::DiskDevices(std::string_view pipeline) {
+  for (auto& [name, devices] : disk_) {
+    if (name == pipeline) return devices;
+  }
+  return disk_.emplace_back(std::string(pipeline), std::vector<DiskDevice>{}).second;
+}
+
+// Writes what changed of a device since `disk`, which it updates: the small part of its state
+// to device_state, the fingerprints not yet on disk as one fingerprints row (deleting the rows
+// whose windows have all closed), and its open windows' rows that are new or changed.
+Status StateStore::WriteDevice(const PipelineSpec& spec, DeviceSnapshot& d, DiskDevice& disk) {
+  Statements& st = *stmts_;
+  const std::string_view pipeline = spec.name;
+  const std::string_view device = d.device;
+  Millis max_start = kNoTime;
+  for (const WindowSnapshot& w : d.windows) {
+    if (!w.fingerprints.empty()) max_start = w.window.start;  // windows are sorted by start
+  }
+  if (max_start != kNoTime) {
+    st.insert_fingerprints.Bind(1, pipeline);
+    st.insert_fingerprints.Bind(2, device);
+    st.insert_fingerprints.Bind(3, max_start);
+    st.insert_fingerprints.BindBlob(4, std::string_view(EncodeFingerprints(d)));
+    if (Status s = st.insert_fingerprints.Run(); !s.ok()) return s;
+    disk.fingerprint_rows.push_back({max_start, db_.LastInsertRowId()});
+    for (WindowSnapshot& w : d.windows) w.fingerprints.clear();
+  }
+  // A row's groups all belong to closed windows once the first open window starts after its
+  // newest group: closed windows never reopen, and a window opened later starts after every
+  // fingerprint's window of those closed (sessions included: a record is late unless its own
+  // session ends after the closed ones).
+  const Millis front =
+      d.windows.empty() ? std::numeric_limits<Millis>::max() : d.windows.front().window.start;
+  for (const DiskDevice::FingerprintRow& r : disk.fingerprint_rows) {
+    if (r.max_start >= front) continue;
+    st.delete_fingerprints.Bind(1, r.chunk);
+    if (Status s = st.delete_fingerprints.Run(); !s.ok()) return s;
+  }
+  std::erase_if(disk.fingerprint_rows,
+                [front](const DiskDevice::FingerprintRow& r) { return r.max_start < front; });
+
+  st.upsert_device_state.Bind(1, pipeline);
+  st.upsert_device_state.Bind(2, device);
+  st.upsert_device_state.BindBlob(3, std::string_view(EncodeDevice(d)));
+  if (Status s = st.upsert_device_state.Run(); !s.ok()) return s;
+
+  // Open windows' rows. Those gone from memory were closed (their final row replaced the open
+  // one: the delete leaves it alone) or merged into another session.
+  const auto delete_open_row = [&](const DiskDevice::OpenRow& r) {
+    st.delete_open_one.Bind(1, pipeline);
+    st.delete_open_one.Bind(2, device);
+    st.delete_open_one.Bind(3, r.start);
+    st.delete_open_one.Bind(4, r.end);
+    return st.delete_open_one.Run();
+  };
+  std::vector<DiskDevice::OpenRow> open;
+  open.reserve(d.windows.size());
+  std::vector<std::optional<double>> values;
+  std::size_t old = 0;  // both lists are sorted by start, and starts are unique in each
+  for (const WindowSnapshot& w : d.windows) {
+    const DiskDevice::OpenRow row{w.window.start, w.window.end, w.records};
+    for (; old < disk.open.size() && (disk.open[old].start < row.start ||
+                                      (disk.open[old].start == row.start &&
+                                       disk.open[old].end != row.end));
+         ++old) {
+      if (Status s = delete_open_row(disk.open[old]); !s.ok()) return s;
+    }
+    open.push_back(row);
+    bool on_disk = false;
+    if (old < disk.open.size() && disk.open[old].start == row.start) {
+      // The same window: unchanged unless its records did (every change adds a record).
+      if (disk.open[old++].records == row.records) continue;
+      on_disk = true;
+    }
+    values.clear();
+    for (std::size_t a = 0; a < spec.aggregates.size(); ++a) {
+      values.push_back(AggFinalize(spec.aggregates[a].fn, w.states[a]));
+    }
+    const std::string vals = ValuesJson(spec, values);
+    if (on_disk) {  // an update in place: the row's indexed columns stay as they are
+      st.update_open.Bind(1, row.records);
+      st.update_open.Bind(2, std::string_view(vals));
+      st.update_open.Bind(3, pipeline);
+      st.update_open.Bind(4, device);
+      st.update_open.Bind(5, row.start);
+      st.update_open.Bind(6, row.end);
+      if (Status s = st.update_open.Run(); !s.ok()) return s;
+      if (db_.Changes() == 1) continue;
+    }
+    st.insert_open.Bind(1, pipeline);
+    st.insert_open.Bind(2, device);
+    st.insert_open.Bind(3, row.start);
+    st.insert_open.Bind(4, row.end);
+    st.insert_open.Bind(5, row.records);
+    st.insert_open.Bind(6, std::string_view(vals));
+    if (Status s = st.insert_open.Run(); !s.ok()) return s;
+  }
+  for (; old < disk.open.size(); ++old) {
+    if (Status s = delete_open_row(disk.open[old]); !s.ok()) return s;
+  }
+  disk.open = std::move(open);
+  return Status::Ok();
+}
+
+// What the database holds per device, for a checkpoint after Open() or a failed checkpoint
+// without Recover() (Recover() builds it from what it reads anyway). Devices the engine does
+// not know are left out.
+Status StateStore::LoadDiskState(const Engine& engine) {
+  disk_.clear();
+  const auto device_of = [&](std::string_view pipeline,
+                             std::string_view device) -> DiskDevice* {
+    const std::optional<DeviceId> id = engine.devices().Find(device);
+    if (!id) return nullptr;
+    std::vector<DiskDevice>& disk = DiskDevices(pipeline);
+    if (*id >= disk.size()) disk.resize(std::size_t{*id} + 1);
+    return &disk[*id];
+  };
+  auto q = db_.Prepare(
+      "SELECT pipeline, device, window_start, window_end, records FROM windows "
+      "WHERE status = 'open' ORDER BY pipeline, device, window_start");
+  if (!q.ok()) return q.status();
+  for (;;) {
+    auto step = q->Step();
+    if (!step.ok()) return step.status();
+    if (*step == StepResult::kDone) break;
+    if (DiskDevice* d = device_of(q->ColumnText(0), q->ColumnText(1))) {
+      d->open.push_back({q->ColumnInt64(2), q->ColumnInt64(3), q->ColumnInt64(4)});
+    }
+  }
+  auto f = db_.Prepare("SELECT pipeline, device, max_start, chunk FROM fingerprints");
+  if (!f.ok()) return f.status();
+  for (;;) {
+    auto step = f->Step();
+    if (!step.ok()) return step.status();
+    if (*step == StepResult::kDone) break;
+    if (DiskDevice* d = device_of(f->ColumnText(0), f->ColumnText(1))) {
+      d->fingerprint_rows.push_back({f->ColumnInt64(2), f->ColumnInt64(3)});
+    }
+  }
+  disk_loaded_ = true;
   return Status::Ok();
 }
 
@@ -279,34 +450,26 @@ bool StateStore::CheckpointDue(Millis now) const {
 }
 
 Status StateStore::Checkpoint(Engine& engine, Millis now) {
+  if (!disk_loaded_) {
+    if (Status s = LoadDiskState(engine); !s.ok()) return s;
+  }
+  Status s = CheckpointTx(engine, now);
+  if (!s.ok()) disk_loaded_ = false;  // rolled back: disk_ is ahead of the database
+  return s;
+}
+
+Status StateStore::CheckpointTx(Engine& engine, Millis now) {
   Tx tx(*stmts_);
   if (!tx.status().ok()) return tx.status();
   Statements& st = *stmts_;
   for (std::size_t p = 0; p < engine.pipeline_count(); ++p) {
     const WindowOperator& op = engine.pipeline(p);
     const std::string_view name = op.spec().name;
+    std::vector<DiskDevice>& disk = DiskDevices(name);
     for (DeviceId id : engine.TakeDirtyDevices(p)) {
-      const DeviceSnapshot d = op.SnapshotDevice(id);
-      st.upsert_device_state.Bind(1, name);
-      st.upsert_device_state.Bind(2, std::string_view(d.device));
-      st.upsert_device_state.BindBlob(3, std::string_view(EncodeDevice(d)));
-      if (Status s = st.upsert_device_state.Run(); !s.ok()) return s;
-      st.delete_open.Bind(1, name);
-      st.delete_open.Bind(2, std::string_view(d.device));
-      if (Status s = st.delete_open.Run(); !s.ok()) return s;
-      for (const WindowSnapshot& w : d.windows) {
-        std::vector<std::optional<double>> values;
-        for (std::size_t a = 0; a < op.spec().aggregates.size(); ++a) {
-          values.push_back(AggFinalize(op.spec().aggregates[a].fn, w.states[a]));
-        }
-        st.insert_open.Bind(1, name);
-        st.insert_open.Bind(2, std::string_view(d.device));
-        st.insert_open.Bind(3, w.window.start);
-        st.insert_open.Bind(4, w.window.end);
-        st.insert_open.Bind(5, w.records);
-        st.insert_open.Bind(6, std::string_view(ValuesJson(op.spec(), values)));
-        if (Status s = st.insert_open.Run(); !s.ok()) return s;
-      }
+      if (id >= disk.size()) disk.resize(std::size_t{id} + 1);
+      DeviceSnapshot d = engine.TakeDeviceCheckpoint(p, id);
+      if (Status s = WriteDevice(op.spec(), d, disk[id]); !s.ok()) return s;
     }
     const OperatorSnapshot header = op.SnapshotHeader();
     st.upsert_pipeline.Bind(1, name);
@@ -329,6 +492,20 @@ Status StateStore::Checkpoint(Engine& engine, Millis now) {
   for (std::size_t id = 0; id < stats.size(); ++id) {
     const DeviceStats& d = stats[id];
     if (stats_pending[id] == d.records) continue;
+    const std::optional<std::int64_t> last_event =
+        d.last_event_time == kNoTime ? std::nullopt : std::optional(d.last_event_time);
+    const std::optional<std::int64_t> last_arrival =
+        d.last_arrival_time == kNoTime ? std::nullopt : std::optional(d.last_arrival_time);
+    if (stats_pending[id] >= 0) {  // its row exists: an update leaves the device index alone
+      stats_pending[id] = d.records;
+      st.update_stats.Bind(1, d.records);
+      st.update_stats.Bind(2, d.rejected);
+      st.update_stats.Bind(3, last_event);
+      st.update_stats.Bind(4, last_arrival);
+      st.update_stats.Bind(5, static_cast<std::int64_t>(id));
+      if (Status s = st.update_stats.Run(); !s.ok()) return s;
+      continue;
+    }
     stats_pending[id] = d.records;
     st.upsert_stats.Bind(1, static_cast<std::int64_t>(id));
     st.upsert_stats.Bind(2, std::string_view(d.device));
@@ -364,6 +541,14 @@ Status StateStore::Checkpoint(Engine& engine, Millis now) {
 }
 
 StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
+  disk_loaded_ = false;
+  auto stats = RecoverTx(engine);
+  disk_loaded_ = stats.ok();
+  return stats;
+}
+
+StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
+  disk_.clear();
   EngineSnapshot snap;
   std::int64_t seq = 0;
   {
@@ -414,6 +599,8 @@ StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
     }
   }
   RecoveryStats stats;
+  // Devices written before schema 6, fingerprints inline: (pipeline index, device index).
+  std::vector<std::pair<std::size_t, std::size_t>> legacy;
   {
     auto q = db_.Prepare("SELECT pipeline, state FROM device_state");
     if (!q.ok()) return q.status();
@@ -425,15 +612,90 @@ StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
       std::size_t i = 0;
       while (i < snap.pipeline_names.size() && snap.pipeline_names[i] != pipeline) ++i;
       if (i == snap.pipelines.size()) continue;  // state of a pipeline no longer checkpointed
-      DeviceSnapshot d;
+      std::vector<DeviceSnapshot>& devices = snap.pipelines[i].devices;
+      DeviceSnapshot& d = devices.emplace_back();
       if (!DecodeDevice(q->ColumnBlob(1), d)) {
         return Corrupt("device_state of " + std::string(pipeline) + " is damaged");
       }
-      stats.open_windows += static_cast<std::int64_t>(d.windows.size());
-      snap.pipelines[i].devices.push_back(std::move(d));
+      if (std::any_of(d.windows.begin(), d.windows.end(),
+                      [](const WindowSnapshot& w) { return !w.fingerprints.empty(); })) {
+        legacy.emplace_back(i, devices.size() - 1);
+      }
+    }
+  }
+  // The fingerprints rows, in the order written, into their devices' windows.
+  struct FingerprintRowOf {
+    std::size_t pipeline = 0, device = 0;  // in snap
+    DiskDevice::FingerprintRow row;
+  };
+  std::vector<FingerprintRowOf> fingerprint_rows;
+  {
+    std::vector<std::unordered_map<std::string_view, std::size_t>> by_name(snap.pipelines.size());
+    for (std::size_t i = 0; i < snap.pipelines.size(); ++i) {
+      const std::vector<DeviceSnapshot>& devices = snap.pipelines[i].devices;
+      by_name[i].reserve(devices.size());
+      for (std::size_t k = 0; k < devices.size(); ++k) by_name[i].emplace(devices[k].device, k);
+    }
+    auto q = db_.Prepare("SELECT chunk, pipeline, device, max_start, fps FROM fingerprints");
+    if (!q.ok()) return q.status();
+    for (;;) {
+      auto step = q->Step();
+      if (!step.ok()) return step.status();
+      if (*step == StepResult::kDone) break;
+      const std::string_view pipeline = q->ColumnText(1);
+      std::size_t i = 0;
+      while (i < snap.pipeline_names.size() && snap.pipeline_names[i] != pipeline) ++i;
+      if (i == snap.pipelines.size()) continue;
+      const auto it = by_name[i].find(q->ColumnText(2));
+      if (it == by_name[i].end()) continue;  // of no device with state: cannot happen
+      if (!DecodeFingerprintsInto(q->ColumnBlob(4), snap.pipelines[i].devices[it->second])) {
+        return Corrupt("fingerprints of " + std::string(pipeline) + "/" +
+                       std::string(q->ColumnText(2)) + " are damaged");
+      }
+      fingerprint_rows.push_back({i, it->second, {q->ColumnInt64(3), q->ColumnInt64(0)}});
     }
   }
   engine.Restore(snap);
+  // What is on disk now, per device: the checkpoint's open windows and fingerprints rows.
+  disk_.clear();
+  std::vector<const PipelineSpec*> specs(snap.pipelines.size(), nullptr);
+  std::vector<std::vector<DiskDevice>*> disks(snap.pipelines.size(), nullptr);
+  std::vector<std::vector<DeviceId>> ids(snap.pipelines.size());
+  for (std::size_t i = 0; i < snap.pipelines.size(); ++i) {
+    for (std::size_t p = 0; p < engine.pipeline_count(); ++p) {
+      if (engine.pipeline(p).spec().name == snap.pipeline_names[i]) {
+        specs[i] = &engine.pipeline(p).spec();
+      }
+    }
+    if (specs[i] == nullptr) continue;  // not configured: ignored by Restore
+    std::vector<DiskDevice>& disk = *(disks[i] = &DiskDevices(snap.pipeline_names[i]));
+    disk.resize(engine.devices().size());
+    ids[i].reserve(snap.pipelines[i].devices.size());
+    for (const DeviceSnapshot& d : snap.pipelines[i].devices) {
+      const DeviceId id = ids[i].emplace_back(*engine.devices().Find(d.device));
+      DiskDevice& dd = disk[id];
+      dd.open.reserve(d.windows.size());
+      for (const WindowSnapshot& w : d.windows) {
+        dd.open.push_back({w.window.start, w.window.end, w.records});
+      }
+    }
+  }
+  for (const FingerprintRowOf& r : fingerprint_rows) {
+    if (disks[r.pipeline] == nullptr) continue;
+    (*disks[r.pipeline])[ids[r.pipeline][r.device]].fingerprint_rows.push_back(r.row);
+  }
+  if (!legacy.empty()) {
+    // Move inline fingerprints to their own rows, so that the next checkpoint of the device,
+    // which writes only new ones, loses none.
+    Tx tx(*stmts_);
+    if (!tx.status().ok()) return tx.status();
+    for (const auto& [i, k] : legacy) {
+      if (specs[i] == nullptr) continue;
+      DeviceSnapshot d = snap.pipelines[i].devices[k];
+      if (Status s = WriteDevice(*specs[i], d, (*disks[i])[ids[i][k]]); !s.ok()) return s;
+    }
+    if (Status s = tx.Commit(); !s.ok()) return s;
+  }
   last_seq_ = checkpoint_seq_ = seq;
 
   if (Status s = LoadRecentHashes(); !s.ok()) return s;

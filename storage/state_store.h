@@ -16,10 +16,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/engine.h"
 #include "storage/recent_hashes.h"
@@ -92,6 +95,12 @@ class StateStore {
   sqlite::Status AppendLog(int kind, Millis arrival, std::uint64_t message_hash,
                            std::string_view body);
   sqlite::Status WriteOutput(const Engine& engine, const Output& out);
+  struct DiskDevice;
+  sqlite::Status WriteDevice(const PipelineSpec& spec, DeviceSnapshot& device, DiskDevice& disk);
+  sqlite::Status LoadDiskState(const Engine& engine);
+  sqlite::Status CheckpointTx(Engine& engine, Millis now);
+  sqlite::StatusOr<RecoveryStats> RecoverTx(Engine& engine);
+  std::vector<DiskDevice>& DiskDevices(std::string_view pipeline);
   void Committed();
   sqlite::Status LoadRecentHashes();  // bookkeeping after a logged message's transaction committed
   class Tx;
@@ -104,6 +113,11 @@ class StateStore {
   RecentHashes recent_;
   std::optional<std::uint64_t> pending_hash_;  // of the log entry in the open transaction
   std::vector<std::int64_t> stats_written_;    // device_stats.records as checkpointed, by id
+  // What each device's rows hold on disk, by pipeline name then DeviceId, so that a checkpoint
+  // writes only what changed. Built by Recover(), else loaded by the first Checkpoint(); stale
+  // after a failed checkpoint (reloaded by the next).
+  std::deque<std::pair<std::string, std::vector<DiskDevice>>> disk_;  // stable references
+  bool disk_loaded_ = false;
   struct Statements;
   std::unique_ptr<Statements> stmts_;
 };

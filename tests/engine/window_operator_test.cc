@@ -277,3 +277,69 @@ TEST(WindowOperatorTimers, ValidationRejectsHandBuiltBadWindows) {
 
 }  // namespace
 }  // namespace tidemark
+
+namespace tidemark {
+namespace {
+
+using testing::MakeSpec;
+using testing::OwnedRecord;
+
+std::vector<std::uint64_t> Sorted(std::vector<std::uint64_t> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::size_t FingerprintCount(const DeviceSnapshot& d) {
+  std::size_t n = 0;
+  for (const WindowSnapshot& w : d.windows) n += w.fingerprints.size();
+  return n;
+}
+
+TEST(WindowOperatorCheckpoint, TakeDeviceCheckpointHandsOutEachFingerprintOnce) {
+  ManualClock clock(0);
+  Engine engine({MakeSpec("p", *WindowSpec::Tumbling(10), 100, {{"n", "count()"}})}, clock);
+  Output out;
+  for (int t = 0; t < 5; ++t) engine.ProcessAt(OwnedRecord("a", t).view(), t, out);
+  // The first call hands out every fingerprint: nothing of the device was taken before.
+  DeviceSnapshot first = engine.TakeDeviceCheckpoint(0, 0);
+  ASSERT_EQ(first.windows.size(), 1u);
+  EXPECT_EQ(Sorted(first.windows[0].fingerprints),
+            Sorted(engine.pipeline(0).SnapshotDevice(0).windows[0].fingerprints));
+  EXPECT_EQ(first.windows[0].fingerprints.size(), 5u);
+  EXPECT_EQ(FingerprintCount(engine.TakeDeviceCheckpoint(0, 0)), 0u);
+  // Then only what was added since; a duplicate adds nothing.
+  engine.ProcessAt(OwnedRecord("a", 2).view(), 6, out);
+  engine.ProcessAt(OwnedRecord("a", 7).view(), 7, out);
+  engine.ProcessAt(OwnedRecord("a", 12).view(), 8, out);
+  DeviceSnapshot next = engine.TakeDeviceCheckpoint(0, 0);
+  ASSERT_EQ(next.windows.size(), 2u);
+  EXPECT_EQ(next.windows[0].fingerprints.size(), 1u);
+  EXPECT_EQ(next.windows[1].fingerprints.size(), 1u);
+  EXPECT_EQ(next.windows[0].records, 6);
+  // The full snapshot still holds them all.
+  EXPECT_EQ(engine.pipeline(0).SnapshotDevice(0).windows[0].fingerprints.size(), 6u);
+}
+
+TEST(WindowOperatorCheckpoint, RestoredFingerprintsAreNotHandedOutAgain) {
+  ManualClock clock(0);
+  const auto spec = MakeSpec("s", *WindowSpec::Session(10), 100, {{"n", "count()"}});
+  Engine engine({spec}, clock);
+  Output out;
+  engine.ProcessAt(OwnedRecord("a", 0).view(), 0, out);   // session [0,10)
+  engine.ProcessAt(OwnedRecord("a", 20).view(), 1, out);  // session [20,30)
+  Engine restored({spec}, clock);
+  restored.Restore(engine.Snapshot());
+  EXPECT_EQ(FingerprintCount(restored.TakeDeviceCheckpoint(0, 0)), 0u);
+  // [12,22) grows the second session; [5,15) merges both: the merged one carries the
+  // unsaved fingerprints of both.
+  restored.ProcessAt(OwnedRecord("a", 12).view(), 2, out);
+  restored.ProcessAt(OwnedRecord("a", 5).view(), 3, out);
+  DeviceSnapshot d = restored.TakeDeviceCheckpoint(0, 0);
+  ASSERT_EQ(d.windows.size(), 1u);
+  EXPECT_EQ(d.windows[0].window, (Window{0, 30}));
+  EXPECT_EQ(d.windows[0].fingerprints.size(), 2u);
+  EXPECT_EQ(restored.pipeline(0).SnapshotDevice(0).windows[0].fingerprints.size(), 4u);
+}
+
+}  // namespace
+}  // namespace tidemark
