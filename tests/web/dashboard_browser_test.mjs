@@ -198,6 +198,25 @@ function deviceRow(page, device) {
   }, device);
 }
 
+// The chart's own data: { label: { windowStartIso: value } } for each series.
+function chartSeries(page, alias) {
+  return page.evaluate((a) => {
+    const u = document.querySelector(`.chart[data-alias="${a}"]`)?.uplot;
+    if (!u) return null;
+    const out = {};
+    u.series.forEach((s, i) => {
+      if (i === 0) return;
+      out[s.label] = {};
+      u.data[0].forEach((x, j) => {
+        if (u.data[i][j] !== null && u.data[i][j] !== undefined) {
+          out[s.label][new Date(x * 1000).toISOString().replace('.000Z', 'Z')] = u.data[i][j];
+        }
+      });
+    });
+    return out;
+  }, alias);
+}
+
 function legendLabels(page, alias) {
   return page.evaluate((a) => [...document.querySelectorAll(`.chart[data-alias="${a}"] .u-legend .u-series .u-label`)]
     .map((e) => e.textContent).slice(1), alias);
@@ -332,9 +351,11 @@ aggregates = { avg_temp = "avg(temperature)", readings = "count()" }
   publish(brokerPort, 'D2', [rec('D2', 1, 18), rec('D2', 2, 19), rec('D2', 3, 20), rec('D2', 25, 30),
                              { deviceId: 'D2', eventTime: iso(BASE + 26 * MIN), temperature: 'hot' }]);
   publish(brokerPort, 'D1', [rec('D1', 5, 99.0)]);  // late: D1's [0,10) is final by now
-  await waitFor('the API to list both final windows', async () => {
-    const body = await getJson(httpPort, '/api/v1/windows?pipeline=temp_10m&status=final');
-    return body.windows.length >= 2;
+  // Open windows are stored at checkpoints (every second here): wait until the API has them all.
+  await waitFor('the API to list 2 final and 2 open windows', async () => {
+    const body = await getJson(httpPort, '/api/v1/windows?pipeline=temp_10m');
+    const n = (status) => body.windows.filter((w) => w.status === status).length;
+    return n('final') === 2 && n('open') === 2;
   }, WAIT_MS, 300);
   await waitFor('the API to count the late record', async () => {
     const body = await getJson(httpPort, '/api/v1/devices');
@@ -383,6 +404,15 @@ aggregates = { avg_temp = "avg(temperature)", readings = "count()" }
     }, 5000);
     check(px > 100, `${alias} chart canvas has drawn series (${px} coloured pixels)`);
   }
+  // What the chart plots: every window, final and open, at its start.
+  const s1 = iso(BASE + 10 * MIN), s2 = iso(BASE + 20 * MIN);
+  const want = { avg_temp: { D1: { [s0]: 22.25, [s1]: 22 }, D2: { [s0]: 19, [s2]: 30 } },
+                 readings: { D1: { [s0]: 2, [s1]: 2 }, D2: { [s0]: 3, [s2]: 1 } } };
+  for (const [alias, series] of Object.entries(want)) {
+    const got = await chartSeries(page, alias);
+    check(JSON.stringify(got) === JSON.stringify(series),
+      `${alias} chart data is exactly the published windows: ${JSON.stringify(got)}`);
+  }
   check(await page.locator('#stream-status').textContent() === 'live', 'stream badge says live');
   check(/MQTT connected/.test(await page.locator('#mqtt-status').textContent()), 'MQTT badge says connected');
   // The state panel polls every 5 s; the gateway's live snapshot may lag by a second.
@@ -406,7 +436,6 @@ aggregates = { avg_temp = "avg(temperature)", readings = "count()" }
   // avg 22, 2 records); a new device D3 appears in the chart from the stream alone.
   publish(brokerPort, 'D1', [rec('D1', 35, 26.0)]);
   publish(brokerPort, 'D3', [rec('D3', 7, 17.5)]);
-  const s1 = iso(BASE + 10 * MIN);
   await waitFor('D1 [10,20) in the final-windows table via SSE', async () => (await finalCell(page, 'D1', s1, 'avg_temp')) === '22');
   check(await finalCell(page, 'D1', s1, 'readings') === '2', 'SSE: D1 [10,20) final with avg_temp 22, readings 2');
   await waitFor('D3 in the chart legend via SSE', async () => (await legendLabels(page, 'avg_temp')).includes('D3'));

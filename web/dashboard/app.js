@@ -6,6 +6,8 @@
 (() => {
   const API = '/api/v1';
   const POLL_MS = 5000;           // /state and /devices
+  const RESYNC_MS = 30000;        // windows again: open windows are stored only at checkpoints,
+                                  // so one the stream never updated again shows up this way
   const MAX_WINDOW_PAGES = 10;    // x 1000 windows per pipeline load
   const MAX_DEVICE_PAGES = 10;
   const MAX_SERIES = 10;          // devices drawn at once when "all devices" is selected
@@ -169,6 +171,8 @@
     devices: [],                   // from /devices
     state: null,                   // from /state
     loadSeq: 0,                    // guards against out-of-order window loads
+    loading: false,                // a window load is in flight
+    streamedDuringLoad: [],        // stream windows that arrived meanwhile
     errors: new Map(),             // source -> message
   };
 
@@ -203,7 +207,8 @@
 
   // Order-independent merge: a final window is never replaced by an open one, and an open
   // window only by one that has seen at least as many records (SSE may beat a slower fetch).
-  function mergeWindow(w) {
+  // `live`: from the stream (or kept from it), where a merged-away session may linger.
+  function mergeWindow(w, live = false) {
     const key = winKey(w);
     const old = st.windows.get(key);
     if (old) {
@@ -211,6 +216,16 @@
       if (old.status === w.status && (w.records ?? 0) < (old.records ?? 0)) return false;
     }
     st.windows.set(key, w);
+    // Sessions merge: an open session that the new one overlaps was absorbed into it (its start
+    // may have moved), so it is gone. Tumbling and sliding windows never move.
+    const p = currentPipeline();
+    if (live && p && p.window && p.window.type === 'session') {
+      const s = parseTime(w.start), e = parseTime(w.end);
+      for (const [k, o] of st.windows) {
+        if (k === key || o.device !== w.device || o.status !== 'open') continue;
+        if (parseTime(o.start) < e && s < parseTime(o.end)) st.windows.delete(k);
+      }
+    }
     return true;
   }
 
@@ -268,7 +283,10 @@
 
   async function loadWindows() {
     const seq = ++st.loadSeq;
+    st.streamedDuringLoad = [];
+    st.loading = true;
     if (!st.pipeline) {
+      st.loading = false;
       st.windows.clear();
       render();
       return;
@@ -280,16 +298,28 @@
     try {
       const [items, complete] = await apiPages('/windows', params, 'windows', MAX_WINDOW_PAGES);
       if (seq !== st.loadSeq) return;  // the selection changed meanwhile
-      const fresh = new Map();
-      const keep = st.windows;
-      st.windows = fresh;
+      const old = st.windows;
+      st.windows = new Map();
       for (const w of items) mergeWindow(w);
-      // Keep what the stream delivered for this selection while the request was in flight.
-      for (const w of keep.values()) if (windowMatches(w)) mergeWindow(w);
+      // Open windows are stored at checkpoints, so what the stream said before may be newer
+      // (or not stored yet). Sessions are left out: an old one may have been merged away.
+      const p = currentPipeline();
+      const sessions = p && p.window && p.window.type === 'session';
+      for (const [k, o] of old) {
+        if (o.status !== 'open' || !windowMatches(o)) continue;
+        const n = st.windows.get(k);
+        if (n ? n.status === 'open' && (o.records ?? 0) > (n.records ?? 0) : !sessions) st.windows.set(k, o);
+      }
+      // What the stream delivered while the request was in flight may be newer.
+      for (const w of st.streamedDuringLoad) if (windowMatches(w)) mergeWindow(w, true);
+      st.streamedDuringLoad = [];
+      st.loading = false;
       st.windowsComplete = complete;
       setError('windows', null);
     } catch (e) {
       if (seq !== st.loadSeq) return;
+      st.loading = false;
+      st.streamedDuringLoad = [];
       setError('windows', e.message);
     }
     render();
@@ -376,7 +406,8 @@
       renderDeviceSelect();
     }
     if (!windowMatches(w)) return;
-    if (mergeWindow(w)) {
+    if (st.loading) st.streamedDuringLoad.push(w);
+    if (mergeWindow(w, true)) {
       if (w.status === 'final') flashKeys.add(winKey(w));
       scheduleRender();
     }
@@ -468,7 +499,8 @@
           ...size,
           tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
           cursor: { drag: { x: true, y: false } },
-          scales: { x: { time: true } },
+          // One window start alone would get a range of years: give it an hour around it.
+          scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 1800, max + 1800] : [min, max]) } },
           axes: [
             { space: 64, values: xTickLabels },
             { size: 55, values: (u, vals) => vals.map(fmtValue) },
@@ -486,6 +518,7 @@
           ],
         };
         c = { uplot: new uPlot(opts, data, plot), box, key: seriesKey };
+        box.uplot = c.uplot;  // for the browser test and the devtools console
         charts.set(alias, c);
       } else {
         c.uplot.setData(data);
@@ -684,6 +717,7 @@
     await Promise.all([pollDevices(), pollState()]);  // devices first: they anchor the range
     await loadWindows();
     setInterval(() => { pollDevices(); pollState(); }, POLL_MS);
+    setInterval(() => { if (!document.hidden && !st.loading) loadWindows(); }, RESYNC_MS);
   }
 
   start();
