@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <tuple>
 
+#include "storage/codec.h"
 #include "storage/schema.h"
 #include "tests/engine/test_util.h"
 
@@ -278,6 +281,227 @@ TEST_F(StateStoreTest, ResultQueriesUseIndexes) {
     EXPECT_EQ(plan.find("SCAN windows"), std::string::npos) << sql << "\n" << plan;
     EXPECT_EQ(plan.find("USE TEMP B-TREE"), std::string::npos) << sql << "\n" << plan;
   }
+}
+
+// ---- Incremental fingerprints (schema 6) ----
+
+// Long tumbling windows and sessions that merge across checkpoints, so that fingerprints of
+// records counted before a checkpoint are still needed after later ones.
+class FingerprintStoreTest : public StateStoreTest {
+ protected:
+  static std::vector<PipelineSpec> LongSpecs() {
+    return {MakeSpec("long", *WindowSpec::Tumbling(1000), 5, {{"n", "count()"}, {"avg", "avg(v)"}}),
+            MakeSpec("session", *WindowSpec::Session(50), 500, {{"n", "count()"}})};
+  }
+  static OwnedRecord Reading(const std::string& device, Millis t) {
+    return OwnedRecord(device, t, {{"v", double(t % 7)}}, static_cast<std::uint64_t>(t) * 31 + 7);
+  }
+  // Processes and commits one record; returns the outcome in pipeline `p`.
+  static Outcome Send(StateStore& store, Engine& engine, const OwnedRecord& r, Millis arrival,
+                      std::size_t p = 0) {
+    Output out;
+    const IngestResult result = engine.ProcessAt(r.view(), arrival, out);
+    EXPECT_FALSE(result.rejected) << RejectReasonName(*result.rejected);
+    if (result.rejected) return Outcome::kLate;
+    const Outcome outcome = result.outcomes[p];
+    EXPECT_TRUE(store.CommitRecord(r.view(), arrival, r.payload_hash ^ 0x5555, engine, out).ok());
+    return outcome;
+  }
+  std::set<std::tuple<std::string, std::string, Millis, Millis, std::int64_t>> OpenRows(
+      StateStore& store) {
+    std::set<std::tuple<std::string, std::string, Millis, Millis, std::int64_t>> rows;
+    auto q = store.db().Prepare(
+        "SELECT pipeline, device, window_start, window_end, records FROM windows "
+        "WHERE status = 'open'");
+    EXPECT_TRUE(q.ok());
+    while (*q->Step() == sqlite::StepResult::kRow) {
+      rows.emplace(q->ColumnText(0), q->ColumnText(1), q->ColumnInt64(2), q->ColumnInt64(3),
+                   q->ColumnInt64(4));
+    }
+    return rows;
+  }
+  static std::set<std::tuple<std::string, std::string, Millis, Millis, std::int64_t>> OpenWindows(
+      const Engine& engine) {
+    std::set<std::tuple<std::string, std::string, Millis, Millis, std::int64_t>> rows;
+    for (std::size_t p = 0; p < engine.pipeline_count(); ++p) {
+      engine.pipeline(p).ForEachOpenWindow([&](const WindowResult& w) {
+        rows.emplace(engine.pipeline(p).spec().name, w.device, w.window.start, w.window.end,
+                     w.records);
+      });
+    }
+    return rows;
+  }
+};
+
+TEST_F(FingerprintStoreTest, DuplicatesCountedBeforeEarlierCheckpointsAreRecognisedAfterACrash) {
+  Engine live(LongSpecs(), clock_);
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->Recover(live).ok());
+    // Two sessions of "s" and readings of "a" and "b"; checkpoint.
+    for (Millis t : {0, 100}) EXPECT_EQ(Send(*store, live, Reading("s", t), t, 1), Outcome::kAccepted);
+    for (Millis t = 0; t < 200; t += 10) {
+      Send(*store, live, Reading("a", t), 200 + t);
+      Send(*store, live, Reading("b", t + 1), 200 + t);
+    }
+    ASSERT_TRUE(store->Checkpoint(live, 1000).ok());
+    EXPECT_EQ(OpenRows(*store), OpenWindows(live));
+    // More fingerprints; [60,110) grows the second session, [40,90) merges both; checkpoint.
+    for (Millis t : {60, 40}) EXPECT_EQ(Send(*store, live, Reading("s", t), 400 + t, 1), Outcome::kAccepted);
+    for (Millis t = 200; t < 400; t += 10) Send(*store, live, Reading("a", t), 500 + t);
+    ASSERT_TRUE(store->Checkpoint(live, 2000).ok());
+    EXPECT_EQ(OpenRows(*store), OpenWindows(live));
+    // And some only in the ingest log. Then the process dies (nothing more is written).
+    for (Millis t = 400; t < 450; t += 10) Send(*store, live, Reading("a", t), 900 + t);
+  }
+  auto store = OpenStore();
+  Engine recovered(LongSpecs(), clock_);
+  auto stats = store->Recover(recovered);
+  ASSERT_TRUE(stats.ok()) << stats.status().message;
+  EXPECT_EQ(stats->replayed, 5);
+  ExpectSameState(live, recovered);
+  // Redeliveries of records counted before the first checkpoint, before the second and after
+  // it are duplicates, in the restored engine as in the one that never stopped.
+  for (const auto& [device, t, p] : std::vector<std::tuple<std::string, Millis, std::size_t>>{
+           {"a", 0, 0}, {"b", 101, 0}, {"a", 250, 0}, {"a", 440, 0}, {"s", 0, 1}, {"s", 100, 1},
+           {"s", 60, 1}}) {
+    SCOPED_TRACE(device + " " + std::to_string(t));
+    const OwnedRecord r = Reading(device, t);
+    EXPECT_EQ(Send(*store, recovered, r, 2000, p), Outcome::kDuplicate);
+    Output out;
+    EXPECT_EQ(live.ProcessAt(r.view(), 2000, out).outcomes[p], Outcome::kDuplicate);
+  }
+  ExpectSameState(live, recovered);
+  // A checkpoint of the restored engine writes only the new, and a restart still knows all.
+  ASSERT_TRUE(store->Checkpoint(recovered, 3000).ok());
+  EXPECT_EQ(OpenRows(*store), OpenWindows(recovered));
+  store.reset();
+  store = OpenStore();
+  Engine again(LongSpecs(), clock_);
+  ASSERT_TRUE(store->Recover(again).ok());
+  ExpectSameState(live, again);
+  EXPECT_EQ(Send(*store, again, Reading("a", 0), 3000), Outcome::kDuplicate);
+  EXPECT_EQ(Send(*store, again, Reading("s", 40), 3000, 1), Outcome::kDuplicate);
+  EXPECT_EQ(Send(*store, again, Reading("a", 1), 3000), Outcome::kAccepted);
+}
+
+TEST_F(FingerprintStoreTest, CheckpointsWriteOnlyNewFingerprintsAndDropThoseOfClosedWindows) {
+  auto store = OpenStore();
+  Engine engine(LongSpecs(), clock_);
+  ASSERT_TRUE(store->Recover(engine).ok());
+  const auto fingerprint_bytes = [&] {
+    return Count(*store, "SELECT coalesce(sum(length(fps)), 0) FROM fingerprints");
+  };
+  for (Millis t = 0; t < 500; ++t) Send(*store, engine, Reading("a", t), t);
+  ASSERT_TRUE(store->Checkpoint(engine, 1000).ok());
+  const std::int64_t first = fingerprint_bytes();
+  EXPECT_GE(first, 2 * 500 * 8);  // both pipelines, 8 bytes a fingerprint
+  // Ten more records: the next checkpoint appends about 2 x 10 fingerprints, not 1,000.
+  for (Millis t = 500; t < 510; ++t) Send(*store, engine, Reading("a", t), t);
+  ASSERT_TRUE(store->Checkpoint(engine, 2000).ok());
+  EXPECT_LT(fingerprint_bytes() - first, 2 * 10 * 8 + 100);
+  EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200);
+  // The long window [0,1000) closes (the watermark passes 1000): its rows go at the next
+  // checkpoint, and the session's too once it closes.
+  Send(*store, engine, Reading("a", 1100), 1100);
+  Send(*store, engine, Reading("a", 1200), 1200);
+  ASSERT_TRUE(store->Checkpoint(engine, 3000).ok());
+  EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints WHERE pipeline = 'long' AND "
+                          "max_start < 1000"),
+            0);
+  EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints WHERE pipeline = 'session' AND "
+                          "max_start < 1000"),
+            0);
+  EXPECT_LT(fingerprint_bytes(), 100);
+  EXPECT_EQ(OpenRows(*store), OpenWindows(engine));
+  Engine recovered(LongSpecs(), clock_);
+  ASSERT_TRUE(store->Recover(recovered).ok());
+  ExpectSameState(engine, recovered);
+}
+
+TEST_F(FingerprintStoreTest, InlineFingerprintsOfAnOlderSchemaAreKept) {
+  Engine live(LongSpecs(), clock_);
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->Recover(live).ok());
+    for (Millis t = 0; t < 100; ++t) Send(*store, live, Reading(t % 2 ? "a" : "s", t), t, 0);
+    ASSERT_TRUE(store->Checkpoint(live, 1000).ok());
+    // As a schema-5 checkpoint left it: every fingerprint inline in the device blobs.
+    const EngineSnapshot snap = live.Snapshot();
+    for (std::size_t p = 0; p < snap.pipelines.size(); ++p) {
+      for (const DeviceSnapshot& d : snap.pipelines[p].devices) {
+        auto q = store->db().Prepare(
+            "UPDATE device_state SET state = ? WHERE pipeline = ? AND device = ?");
+        ASSERT_TRUE(q.ok());
+        q->BindBlob(1, std::string_view(EncodeDevice(d)));
+        q->Bind(2, std::string_view(snap.pipeline_names[p]));
+        q->Bind(3, std::string_view(d.device));
+        ASSERT_TRUE(q->Run().ok());
+      }
+    }
+    ASSERT_TRUE(store->db().Exec("DELETE FROM fingerprints").ok());
+  }
+  {
+    auto store = OpenStore();
+    Engine recovered(LongSpecs(), clock_);
+    ASSERT_TRUE(store->Recover(recovered).ok());
+    ExpectSameState(live, recovered);
+    // Recover moved them to their own rows...
+    EXPECT_GT(Count(*store, "SELECT count(*) FROM fingerprints"), 0);
+    EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200);
+    // ...so a checkpoint writing only new fingerprints loses none.
+    Send(*store, recovered, Reading("a", 101), 101);
+    Send(*store, live, Reading("a", 101), 101);
+    ASSERT_TRUE(store->Checkpoint(recovered, 2000).ok());
+  }
+  auto store = OpenStore();
+  Engine again(LongSpecs(), clock_);
+  ASSERT_TRUE(store->Recover(again).ok());
+  ExpectSameState(live, again);
+  EXPECT_EQ(Send(*store, again, Reading("s", 2), 3000), Outcome::kDuplicate);
+  EXPECT_EQ(Send(*store, again, Reading("a", 3), 3000, 1), Outcome::kDuplicate);
+}
+
+TEST_F(FingerprintStoreTest, ACheckpointAfterAFailedOneKeepsTheFileExact) {
+  Engine live(LongSpecs(), clock_);
+  const auto device = [](Millis t) { return "d" + std::to_string(t % 7); };
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->Recover(live).ok());
+    for (Millis t = 0; t < 200; ++t) Send(*store, live, Reading(device(t), t), t);
+    ASSERT_TRUE(store->Checkpoint(live, 1000).ok());
+    for (Millis t = 200; t < 300; ++t) Send(*store, live, Reading(device(t), t), t);
+  }
+  auto store = OpenStore();
+  Engine engine(LongSpecs(), clock_);
+  ASSERT_TRUE(store->Recover(engine).ok());
+  ExpectSameState(live, engine);
+  Output out;
+  for (Millis t = 300; t < 2000; ++t) {
+    const OwnedRecord r = Reading("e" + std::to_string(t % 50), t);
+    Send(*store, engine, r, t);
+    live.ProcessAt(r.view(), t, out);
+    out.clear();
+  }
+  // A checkpoint that fails (the file is full) leaves the file as it was; the caller recovers
+  // and checkpoints again.
+  const std::int64_t pages = Count(*store, "PRAGMA page_count");
+  ASSERT_TRUE(store->db().Exec("PRAGMA max_page_count = " + std::to_string(pages)).ok());
+  ASSERT_FALSE(store->Checkpoint(engine, 3000).ok());
+  ASSERT_TRUE(store->db().Exec("PRAGMA max_page_count = 1073741823").ok());
+  Engine recovered(LongSpecs(), clock_);
+  ASSERT_TRUE(store->Recover(recovered).ok());
+  ExpectSameState(live, recovered);
+  ASSERT_TRUE(store->Checkpoint(recovered, 4000).ok());
+  EXPECT_EQ(OpenRows(*store), OpenWindows(recovered));
+  store.reset();
+  store = OpenStore();
+  Engine again(LongSpecs(), clock_);
+  ASSERT_TRUE(store->Recover(again).ok());
+  ExpectSameState(live, again);
+  EXPECT_EQ(Send(*store, again, Reading("e10", 1010), 5000), Outcome::kDuplicate);
+  EXPECT_EQ(Send(*store, again, Reading("e10", 1960), 5000, 1), Outcome::kDuplicate);
+  EXPECT_EQ(Send(*store, again, Reading("e10", 1961), 5000), Outcome::kAccepted);
 }
 
 }  // namespace
