@@ -16,6 +16,8 @@
                   '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
 
   const $ = (id) => document.getElementById(id);
+  // Device names in natural order: dev2 before dev10.
+  const byName = new Intl.Collator('en', { numeric: true }).compare;
 
   // --- auth: ?token=... is kept for this tab only and taken out of the address bar ------------
   const token = (() => {
@@ -161,14 +163,45 @@
   }
 
   // --- state ------------------------------------------------------------------------------------
+  // The selected pipeline's windows by `${device}\u0000${start}`, indexed by device, and the
+  // newest window end seen (it anchors the time range), so a stream event costs O(1).
+  class WindowStore extends Map {
+    constructor() {
+      super();
+      this.byDevice = new Map();
+      this.newest = null;
+    }
+    set(key, w) {
+      super.set(key, w);
+      let keys = this.byDevice.get(w.device);
+      if (!keys) this.byDevice.set(w.device, (keys = new Set()));
+      keys.add(key);
+      const t = parseTime(w.end);
+      if (t !== null && (this.newest === null || t > this.newest)) this.newest = t;
+      return this;
+    }
+    delete(key) {
+      const w = super.get(key);
+      if (w) this.byDevice.get(w.device)?.delete(key);
+      return super.delete(key);
+    }
+    clear() {
+      super.clear();
+      this.byDevice.clear();
+      this.newest = null;
+    }
+    ofDevice(device) { return [...(this.byDevice.get(device) || [])]; }
+  }
+
   const st = {
     pipelines: [],                 // from /pipelines
     pipeline: '',                  // selected name
     device: '',                    // '' = all
     rangeMs: 86400000,             // '' (null) = all
-    windows: new Map(),            // `${device}\u0000${start}` -> window (selected pipeline)
+    windows: new WindowStore(),    // the selected pipeline's windows
     windowsComplete: true,
     devices: [],                   // from /devices
+    devicesNewest: null,           // their newest last_event_time (ms)
     state: null,                   // from /state
     loadSeq: 0,                    // guards against out-of-order window loads
     loading: false,                // a window load is in flight
@@ -221,8 +254,9 @@
     const p = currentPipeline();
     if (live && p && p.window && p.window.type === 'session') {
       const s = parseTime(w.start), e = parseTime(w.end);
-      for (const [k, o] of st.windows) {
-        if (k === key || o.device !== w.device || o.status !== 'open') continue;
+      for (const k of st.windows.ofDevice(w.device)) {
+        const o = st.windows.get(k);
+        if (k === key || o.status !== 'open') continue;
         if (parseTime(o.start) < e && s < parseTime(o.end)) st.windows.delete(k);
       }
     }
@@ -243,17 +277,9 @@
   // The range is anchored at the newest event time seen (devices may be hours behind the clock).
   function rangeFrom() {
     if (st.rangeMs === null) return null;
-    let newest = null;
-    for (const d of st.devices) {
-      const t = parseTime(d.last_event_time);
-      if (t !== null && (newest === null || t > newest)) newest = t;
-    }
-    for (const w of st.windows.values()) {
-      const t = parseTime(w.end);
-      if (t !== null && (newest === null || t > newest)) newest = t;
-    }
-    if (newest === null) newest = Date.now();
-    return newest - st.rangeMs;
+    const a = st.devicesNewest, b = st.windows.newest;
+    const newest = a === null ? b : b === null ? a : Math.max(a, b);
+    return (newest === null ? Date.now() : newest) - st.rangeMs;
   }
 
   // --- loading ----------------------------------------------------------------------------------
@@ -299,7 +325,7 @@
       const [items, complete] = await apiPages('/windows', params, 'windows', MAX_WINDOW_PAGES);
       if (seq !== st.loadSeq) return;  // the selection changed meanwhile
       const old = st.windows;
-      st.windows = new Map();
+      st.windows = new WindowStore();
       for (const w of items) mergeWindow(w);
       // Open windows are stored at checkpoints, so what the stream said before may be newer
       // (or not stored yet). Sessions are left out: an old one may have been merged away.
@@ -329,6 +355,11 @@
     try {
       const [items] = await apiPages('/devices', {}, 'devices', MAX_DEVICE_PAGES);
       st.devices = items;
+      st.devicesNewest = null;
+      for (const d of items) {
+        const t = parseTime(d.last_event_time);
+        if (t !== null && (st.devicesNewest === null || t > st.devicesNewest)) st.devicesNewest = t;
+      }
       setError('devices', null);
     } catch (e) {
       setError('devices', e.message);
@@ -421,7 +452,7 @@
 
   function renderDeviceSelect() {
     const sel = $('device');
-    const names = [...new Set(st.devices.map((d) => d.device))].sort();
+    const names = [...new Set(st.devices.map((d) => d.device))].sort(byName);
     if (st.device && !names.includes(st.device)) names.push(st.device);
     const want = ['', ...names].join('\u0000');
     const have = [...sel.options].map((o) => o.value).join('\u0000');
@@ -459,7 +490,7 @@
   function renderCharts() {
     const container = $('charts');
     const list = aliases();
-    const devices = [...new Set([...st.windows.values()].map((w) => w.device))].sort();
+    const devices = [...st.windows.byDevice.keys()].filter((d) => st.windows.byDevice.get(d).size > 0).sort(byName);
     const shown = devices.slice(0, MAX_SERIES);
     const note = $('charts-note');
     const notes = [];
@@ -512,7 +543,7 @@
               stroke: COLORS[i % COLORS.length],
               width: 2,
               spanGaps: true,
-              points: { show: true, size: 6 },
+              points: { size: 6 },  // uPlot hides them when the line is dense
               value: (u, v) => fmtValue(v),
             })),
           ],
@@ -566,7 +597,7 @@
     // Most recently closed first; then by window end.
     finals.sort((a, b) => (parseTime(b.closed_at) ?? 0) - (parseTime(a.closed_at) ?? 0) ||
                           (parseTime(b.end) ?? 0) - (parseTime(a.end) ?? 0) ||
-                          (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+                          byName(a.device, b.device));
     const rows = finals.slice(0, FINAL_ROWS).map((w) => {
       const tr = el('tr', { 'data-device': w.device, 'data-start': w.start },
         el('td', { class: 'key' }, w.device), el('td', {}, windowNode(w)),
@@ -586,7 +617,7 @@
   function renderDevices() {
     const tbody = $('devices').tBodies[0];
     const list = [...st.devices].filter((d) => d.records !== undefined)
-      .sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+      .sort((a, b) => byName(a.device, b.device));
     tbody.replaceChildren(...list.map((d) => {
       const p = d.pipelines && d.pipelines[st.pipeline];
       const tr = el('tr', { class: 'selectable' + (d.device === st.device ? ' selected' : ''), 'data-device': d.device, title: 'show only this device' },
