@@ -620,7 +620,8 @@
       .sort((a, b) => byName(a.device, b.device));
     tbody.replaceChildren(...list.map((d) => {
       const p = d.pipelines && d.pipelines[st.pipeline];
-      const tr = el('tr', { class: 'selectable' + (d.device === st.device ? ' selected' : ''), 'data-device': d.device, title: 'show only this device' },
+      const tr = el('tr', { class: 'selectable' + (d.device === st.device ? ' selected' : ''), 'data-device': d.device,
+                            title: d.device === st.device ? 'show all devices' : 'show only this device', tabIndex: 0 },
         el('td', { class: 'key' }, d.device),
         el('td', { class: 'num', 'data-col': 'lag' }, fmtDuration(d.lag_ms)),
         el('td', { class: 'num' + (d.late > 0 ? ' warn' : ''), 'data-col': 'late' }, fmtCount(d.late)),
@@ -628,7 +629,9 @@
         el('td', { class: 'num', 'data-col': 'records' }, fmtCount(d.records)),
         el('td', { 'data-col': 'last_event_time' }, timeNode(d.last_event_time)),
         el('td', { 'data-col': 'watermark' }, p ? timeNode(p.watermark) : '—'));
-      tr.addEventListener('click', () => selectDevice(d.device === st.device ? '' : d.device));
+      const toggle = () => selectDevice(d.device === st.device ? '' : d.device);
+      tr.addEventListener('click', toggle);
+      tr.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); toggle(); } });
       return tr;
     }));
     setEmpty('devices-empty', list.length ? '' : (st.errors.has('devices') ? 'devices could not be loaded' : 'no devices yet'));
@@ -747,7 +750,11 @@
     writeHash();
     await Promise.all([pollDevices(), pollState()]);  // devices first: they anchor the range
     await loadWindows();
-    setInterval(() => { pollDevices(); pollState(); }, POLL_MS);
+    // A hidden tab stops polling (the stream stays open) and catches up when shown again.
+    setInterval(() => { if (!document.hidden) { pollDevices(); pollState(); } }, POLL_MS);
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) { pollDevices(); pollState(); }
+    });
     setInterval(() => { if (!document.hidden && !st.loading) loadWindows(); }, RESYNC_MS);
   }
 
