@@ -42,13 +42,22 @@ TEST(DashboardAssets, ContentTypes) {
   EXPECT_EQ(FindDashboardAsset("/assets/uPlot.min.css")->content_type, "text/css; charset=utf-8");
 }
 
+// Compares without printing whole files when they differ.
+void ExpectSameBytes(const char* path, const std::string& file) {
+  const std::string_view body = FindDashboardAsset(path)->body;
+  EXPECT_EQ(body.size(), file.size()) << path;
+  EXPECT_TRUE(body == file) << path << " differs from its source file (rebuild?)";
+}
+
 TEST(DashboardAssets, BytesMatchTheSourceFiles) {
   const std::string dir = TIDEMARK_DASHBOARD_DIR;
-  EXPECT_EQ(FindDashboardAsset("/assets/app.js")->body, ReadFile(dir + "/app.js"));
-  EXPECT_EQ(FindDashboardAsset("/assets/app.css")->body, ReadFile(dir + "/app.css"));
-  const std::string uplot = ReadFile(std::string(TIDEMARK_UPLOT_DIST) + "/uPlot.iife.min.js");
+  ExpectSameBytes("/assets/app.js", ReadFile(dir + "/app.js"));
+  ExpectSameBytes("/assets/app.css", ReadFile(dir + "/app.css"));
+  const std::string dist = TIDEMARK_UPLOT_DIST;
+  const std::string uplot = ReadFile(dist + "/uPlot.iife.min.js");
   ASSERT_GT(uplot.size(), 10000u);
-  EXPECT_EQ(FindDashboardAsset("/assets/uPlot.iife.min.js")->body, uplot);
+  ExpectSameBytes("/assets/uPlot.iife.min.js", uplot);
+  ExpectSameBytes("/assets/uPlot.min.css", ReadFile(dist + "/uPlot.min.css"));
 }
 
 TEST(DashboardAssets, IndexNamesEveryAssetWithAVersion) {
