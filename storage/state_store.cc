@@ -67,11 +67,12 @@ struct StateStore::DiskDevice {
   };
   std::vector<OpenRow> open;                     // windows rows with status 'open', by start
   std::vector<FingerprintRow> fingerprint_rows;  // its fingerprints rows
+  std::uint32_t inline_fingerprints = 0;         // in its device_state blob
 };
 
 struct StateStore::Statements {
   sqlite::Statement begin, commit, rollback, append_log, upsert_final, insert_late, insert_rejected,
-      upsert_device_state, insert_fingerprints, delete_fingerprints, delete_open_one,
+      upsert_device_state, select_device_state, insert_fingerprints, delete_fingerprints, delete_open_one,
       insert_open, update_open, upsert_pipeline, upsert_stats, update_stats, upsert_checkpoint, trim_log,
       trim_late, trim_rejected, delete_expired;
 };
@@ -132,6 +133,8 @@ Status StateStore::Prepare() {
        "VALUES(?,?,?,?,?,?)"},
       {&stmts_->upsert_device_state,
        "INSERT OR REPLACE INTO device_state(pipeline, device, state) VALUES(?,?,?)"},
+      {&stmts_->select_device_state,
+       "SELECT state FROM device_state WHERE pipeline = ? AND device = ?"},
       {&stmts_->insert_fingerprints,
        "INSERT INTO fingerprints(pipeline, device, max_start, fps) VALUES(?,?,?,?)"},
       {&stmts_->delete_fingerprints, "DELETE FROM fingerprints WHERE chunk = ?"},
@@ -180,32 +183,82 @@ std::vector<StateStore::DiskDevice>& StateStore::DiskDevices(std::string_view pi
   return disk_.emplace_back(std::string(pipeline), std::vector<DiskDevice>{}).second;
 }
 
+namespace {
+
+std::size_t FingerprintCount(const DeviceSnapshot& d) {
+  std::size_t n = 0;
+  for (const WindowSnapshot& w : d.windows) n += w.fingerprints.size();
+  return n;
+}
+
+}  // namespace
+
 // Writes what changed of a device since `disk`, which it updates: the small part of its state
-// to device_state, the fingerprints not yet on disk as one fingerprints row (deleting the rows
-// whose windows have all closed), and its open windows' rows that are new or changed.
+// and the newest fingerprints to device_state, older fingerprints as fingerprints rows
+// (deleting those whose windows have all closed), and its open windows' rows that are new or
+// changed.
+//
+// Fingerprints: `d` carries those added since the device's previous checkpoint. Up to
+// kInlineFingerprints ride in the device_state blob (rewritten anyway), the previous blob's
+// ones still of open windows included; past that, the previous blob's go to a fingerprints row
+// (and the new ones too if they alone are more). So a device that gets a few records between
+// checkpoints writes a row every few checkpoints, and one with a few in all (100,000 devices,
+// a reading each) has no row to restore.
 Status StateStore::WriteDevice(const PipelineSpec& spec, DeviceSnapshot& d, DiskDevice& disk) {
+  constexpr std::size_t kInlineFingerprints = 64;
   Statements& st = *stmts_;
   const std::string_view pipeline = spec.name;
   const std::string_view device = d.device;
-  Millis max_start = kNoTime;
-  for (const WindowSnapshot& w : d.windows) {
-    if (!w.fingerprints.empty()) max_start = w.window.start;  // windows are sorted by start
+  // A fingerprint's window has closed once the first open window starts after it: closed
+  // windows never reopen, and a window opened later starts after every fingerprint's window of
+  // those closed (sessions included: a record is late unless its own session ends after the
+  // closed ones). Groups are keyed by their window's start when written (storage/codec.h).
+  const Millis front =
+      d.windows.empty() ? std::numeric_limits<Millis>::max() : d.windows.front().window.start;
+
+  DeviceSnapshot previous;  // the previous blob's fingerprints of open windows
+  if (disk.inline_fingerprints > 0) {
+    st.select_device_state.Bind(1, pipeline);
+    st.select_device_state.Bind(2, device);
+    auto step = st.select_device_state.Step();
+    if (!step.ok()) return step.status();
+    const bool ok = *step != StepResult::kRow ||
+                    DecodeDevice(st.select_device_state.ColumnBlob(0), previous);
+    st.select_device_state.Reset();
+    if (!ok) return Corrupt("device_state of " + std::string(pipeline) + " is damaged");
+    std::erase_if(previous.windows, [front](const WindowSnapshot& w) {
+      return w.window.start < front || w.fingerprints.empty();
+    });
   }
-  if (max_start != kNoTime) {
+  const auto write_row = [&](const DeviceSnapshot& of) -> Status {
+    Millis max_start = kNoTime;
+    for (const WindowSnapshot& w : of.windows) {
+      if (!w.fingerprints.empty()) max_start = w.window.start;  // windows are sorted by start
+    }
+    if (max_start == kNoTime) return Status::Ok();
     st.insert_fingerprints.Bind(1, pipeline);
     st.insert_fingerprints.Bind(2, device);
     st.insert_fingerprints.Bind(3, max_start);
-    st.insert_fingerprints.BindBlob(4, std::string_view(EncodeFingerprints(d)));
+    st.insert_fingerprints.BindBlob(4, std::string_view(EncodeFingerprints(of)));
     if (Status s = st.insert_fingerprints.Run(); !s.ok()) return s;
     disk.fingerprint_rows.push_back({max_start, db_.LastInsertRowId()});
+    return Status::Ok();
+  };
+  const std::size_t added = FingerprintCount(d);
+  const std::size_t kept = FingerprintCount(previous);
+  if (added > kInlineFingerprints) {  // all to a row
+    if (kept > 0 && !DecodeFingerprintsInto(EncodeFingerprints(previous), d)) {
+      return Corrupt("fingerprints of " + std::string(pipeline) + "/" + std::string(device));
+    }
+    if (Status s = write_row(d); !s.ok()) return s;
     for (WindowSnapshot& w : d.windows) w.fingerprints.clear();
+  } else if (kept + added > kInlineFingerprints) {  // the previous to a row, the new inline
+    if (Status s = write_row(previous); !s.ok()) return s;
+  } else if (kept > 0 && !DecodeFingerprintsInto(EncodeFingerprints(previous), d)) {  // inline
+    return Corrupt("fingerprints of " + std::string(pipeline) + "/" + std::string(device));
   }
-  // A row's groups all belong to closed windows once the first open window starts after its
-  // newest group: closed windows never reopen, and a window opened later starts after every
-  // fingerprint's window of those closed (sessions included: a record is late unless its own
-  // session ends after the closed ones).
-  const Millis front =
-      d.windows.empty() ? std::numeric_limits<Millis>::max() : d.windows.front().window.start;
+  disk.inline_fingerprints = static_cast<std::uint32_t>(FingerprintCount(d));
+
   for (const DiskDevice::FingerprintRow& r : disk.fingerprint_rows) {
     if (r.max_start >= front) continue;
     st.delete_fingerprints.Bind(1, r.chunk);
@@ -301,6 +354,15 @@ Status StateStore::LoadDiskState(const Engine& engine) {
     if (DiskDevice* d = device_of(q->ColumnText(0), q->ColumnText(1))) {
       d->open.push_back({q->ColumnInt64(2), q->ColumnInt64(3), q->ColumnInt64(4)});
     }
+  }
+  auto b = db_.Prepare("SELECT pipeline, device FROM device_state");
+  if (!b.ok()) return b.status();
+  for (;;) {
+    auto step = b->Step();
+    if (!step.ok()) return step.status();
+    if (*step == StepResult::kDone) break;
+    // Its blob may carry fingerprints: WriteDevice() reads it to find out.
+    if (DiskDevice* d = device_of(b->ColumnText(0), b->ColumnText(1))) d->inline_fingerprints = 1;
   }
   auto f = db_.Prepare("SELECT pipeline, device, max_start, chunk FROM fingerprints");
   if (!f.ok()) return f.status();
@@ -599,8 +661,8 @@ StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
     }
   }
   RecoveryStats stats;
-  // Devices written before schema 6, fingerprints inline: (pipeline index, device index).
-  std::vector<std::pair<std::size_t, std::size_t>> legacy;
+  // Per snapshot device: the fingerprints its blob carries (before schema 6: all of them).
+  std::vector<std::vector<std::uint32_t>> inline_fingerprints(snap.pipelines.size());
   {
     auto q = db_.Prepare("SELECT pipeline, state FROM device_state");
     if (!q.ok()) return q.status();
@@ -617,10 +679,7 @@ StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
       if (!DecodeDevice(q->ColumnBlob(1), d)) {
         return Corrupt("device_state of " + std::string(pipeline) + " is damaged");
       }
-      if (std::any_of(d.windows.begin(), d.windows.end(),
-                      [](const WindowSnapshot& w) { return !w.fingerprints.empty(); })) {
-        legacy.emplace_back(i, devices.size() - 1);
-      }
+      inline_fingerprints[i].push_back(static_cast<std::uint32_t>(FingerprintCount(d)));
     }
   }
   // The fingerprints rows, in the order written, into their devices' windows.
@@ -630,12 +689,15 @@ StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
   };
   std::vector<FingerprintRowOf> fingerprint_rows;
   {
-    std::vector<std::unordered_map<std::string_view, std::size_t>> by_name(snap.pipelines.size());
-    for (std::size_t i = 0; i < snap.pipelines.size(); ++i) {
-      const std::vector<DeviceSnapshot>& devices = snap.pipelines[i].devices;
-      by_name[i].reserve(devices.size());
-      for (std::size_t k = 0; k < devices.size(); ++k) by_name[i].emplace(devices[k].device, k);
-    }
+    std::vector<std::unordered_map<std::string_view, std::size_t>> by_name;
+    const auto index = [&] {  // built at the first row: often there is none
+      by_name.resize(snap.pipelines.size());
+      for (std::size_t i = 0; i < snap.pipelines.size(); ++i) {
+        const std::vector<DeviceSnapshot>& devices = snap.pipelines[i].devices;
+        by_name[i].reserve(devices.size());
+        for (std::size_t k = 0; k < devices.size(); ++k) by_name[i].emplace(devices[k].device, k);
+      }
+    };
     auto q = db_.Prepare("SELECT chunk, pipeline, device, max_start, fps FROM fingerprints");
     if (!q.ok()) return q.status();
     for (;;) {
@@ -646,6 +708,7 @@ StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
       std::size_t i = 0;
       while (i < snap.pipeline_names.size() && snap.pipeline_names[i] != pipeline) ++i;
       if (i == snap.pipelines.size()) continue;
+      if (by_name.empty()) index();
       const auto it = by_name[i].find(q->ColumnText(2));
       if (it == by_name[i].end()) continue;  // of no device with state: cannot happen
       if (!DecodeFingerprintsInto(q->ColumnBlob(4), snap.pipelines[i].devices[it->second])) {
@@ -671,9 +734,11 @@ StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
     std::vector<DiskDevice>& disk = *(disks[i] = &DiskDevices(snap.pipeline_names[i]));
     disk.resize(engine.devices().size());
     ids[i].reserve(snap.pipelines[i].devices.size());
-    for (const DeviceSnapshot& d : snap.pipelines[i].devices) {
+    for (std::size_t k = 0; k < snap.pipelines[i].devices.size(); ++k) {
+      const DeviceSnapshot& d = snap.pipelines[i].devices[k];
       const DeviceId id = ids[i].emplace_back(*engine.devices().Find(d.device));
       DiskDevice& dd = disk[id];
+      dd.inline_fingerprints = inline_fingerprints[i][k];
       dd.open.reserve(d.windows.size());
       for (const WindowSnapshot& w : d.windows) {
         dd.open.push_back({w.window.start, w.window.end, w.records});
@@ -683,18 +748,6 @@ StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
   for (const FingerprintRowOf& r : fingerprint_rows) {
     if (disks[r.pipeline] == nullptr) continue;
     (*disks[r.pipeline])[ids[r.pipeline][r.device]].fingerprint_rows.push_back(r.row);
-  }
-  if (!legacy.empty()) {
-    // Move inline fingerprints to their own rows, so that the next checkpoint of the device,
-    // which writes only new ones, loses none.
-    Tx tx(*stmts_);
-    if (!tx.status().ok()) return tx.status();
-    for (const auto& [i, k] : legacy) {
-      if (specs[i] == nullptr) continue;
-      DeviceSnapshot d = snap.pipelines[i].devices[k];
-      if (Status s = WriteDevice(*specs[i], d, (*disks[i])[ids[i][k]]); !s.ok()) return s;
-    }
-    if (Status s = tx.Commit(); !s.ok()) return s;
   }
   last_seq_ = checkpoint_seq_ = seq;
 

@@ -7,14 +7,15 @@
 // time, so the checkpoint cadence is the one that stream would see live. Arg full: 0 =
 // synchronous=NORMAL, 1 = FULL. Counters: per-message latency percentiles (the time a PUBACK
 // waits, checkpoints included), checkpoints taken, their mean duration, the latency of the
-// message after one, the share of time spent checkpointing, and the checkpointed state's size.
+// message after one, the share of time spent checkpointing, and the checkpointed state's size
+// (device_state blobs, fingerprints rows) at the end.
 // Baseline in the same run: a raw SQLite loop committing one small INSERT per transaction on
 // the same file settings — the bare cost the store must approach.
 //
 // Restore: a store holding 100,000 open windows, checkpointed (optionally followed by a tail of
 // logged records); each iteration times StateStore::Open + Recover into a fresh Engine on a copy
 // of the files as a kill -9 leaves them (the writer still open, its WAL not checkpointed).
-// Baseline: a fresh connection scanning the checkpoint table with SELECT *.
+// Baseline: a fresh connection scanning the checkpoint tables with SELECT *.
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
@@ -42,8 +43,9 @@ using Steady = std::chrono::steady_clock;
 constexpr Millis kStart = 1'795'608'000'000;  // 2026-11-25T12:00:00Z
 constexpr int kStreamDevices = 1000;
 constexpr std::int64_t kRestoreWindows = 100000;
-// The table Checkpoint() writes and Recover() reads (storage/state_store.cc).
-constexpr const char* kCheckpointTable = "device_state";
+// The tables of device state Checkpoint() writes and Recover() reads (storage/state_store.cc):
+// the small part of each device's state, and the duplicate-suppression fingerprints.
+constexpr const char* kCheckpointTables[] = {"device_state", "fingerprints"};
 
 // A directory under /var/tmp (a real disk, unlike a tmpfs /tmp), removed at exit.
 class TempDir {
@@ -225,11 +227,14 @@ void BM_PerMessage_ProcessCommit(benchmark::State& state) {
   state.counters["open_windows"] = static_cast<double>(engine.pipeline(0).Metrics().open_windows);
   state.counters["rejected"] = static_cast<double>(rejected);
   state.counters["db_mb"] = FileMegabytes(path);
-  if (auto q = store.db().Prepare("SELECT total(length(state)) FROM device_state"); q.ok()) {
-    if (auto step = q->Step(); step.ok() && *step == sqlite::StepResult::kRow) {
-      state.counters["ckpt_state_mb"] = q->ColumnDouble(0) / 1e6;  // device_state blobs
-    }
-  }
+  const auto megabytes = [&](const char* sql) {
+    auto q = store.db().Prepare(sql);
+    if (!q.ok()) return 0.0;
+    auto step = q->Step();
+    return step.ok() && *step == sqlite::StepResult::kRow ? q->ColumnDouble(0) / 1e6 : 0.0;
+  };
+  state.counters["ckpt_state_mb"] = megabytes("SELECT total(length(state)) FROM device_state");
+  state.counters["fingerprints_mb"] = megabytes("SELECT total(length(fps)) FROM fingerprints");
 }
 
 void BM_Baseline_RawSqliteInsertPerTxn(benchmark::State& state) {
@@ -378,7 +383,7 @@ void BM_Restore_OpenRecover(benchmark::State& state) {
   RemoveDatabase(path);
 }
 
-// Reads every column of every row of the checkpoint table through a fresh connection.
+// Reads every column of every row of the checkpoint tables through a fresh connection.
 void BM_Baseline_RawCheckpointScan(benchmark::State& state) {
   const RestoreStore& built = BuildRestoreStore(static_cast<int>(state.range(0)), 0);
   if (!built.error.empty()) {
@@ -386,7 +391,6 @@ void BM_Baseline_RawCheckpointScan(benchmark::State& state) {
     return;
   }
   const std::string path = Dir().path() + "/scan-copy.db";
-  const std::string sql = std::string("SELECT * FROM ") + kCheckpointTable;
   std::int64_t rows = 0, bytes = 0;
   for (auto _ : state) {
     if (!CopyDatabase(built.path, path)) {
@@ -396,36 +400,46 @@ void BM_Baseline_RawCheckpointScan(benchmark::State& state) {
     const Steady::time_point begin = Steady::now();
     auto db = sqlite::Database::OpenWriter(path, sqlite::Synchronous::kNormal);
     if (!Ok(state, db.status())) break;
-    auto select = db->Prepare(sql);
-    if (!Ok(state, select.status())) break;
     rows = bytes = 0;
-    sqlite3_stmt* raw = select->raw();
-    const int columns = select->ColumnCount();
-    sqlite::StatusOr<sqlite::StepResult> step = select->Step();
-    for (; step.ok() && *step == sqlite::StepResult::kRow; step = select->Step()) {
-      ++rows;
-      for (int c = 0; c < columns; ++c) {
-        switch (sqlite3_column_type(raw, c)) {
-          case SQLITE_INTEGER:
-            benchmark::DoNotOptimize(sqlite3_column_int64(raw, c));
-            break;
-          case SQLITE_FLOAT:
-            benchmark::DoNotOptimize(sqlite3_column_double(raw, c));
-            break;
-          case SQLITE_TEXT:
-          case SQLITE_BLOB:
-            bytes += static_cast<std::int64_t>(select->ColumnBlob(c).size());
-            break;
-          default:
-            break;
+    sqlite::Status status;
+    for (const char* table : kCheckpointTables) {
+      auto select = db->Prepare(std::string("SELECT * FROM ") + table);
+      if (!select.ok()) {
+        status = select.status();
+        break;
+      }
+      sqlite3_stmt* raw = select->raw();
+      const int columns = select->ColumnCount();
+      sqlite::StatusOr<sqlite::StepResult> step = select->Step();
+      for (; step.ok() && *step == sqlite::StepResult::kRow; step = select->Step()) {
+        ++rows;
+        for (int c = 0; c < columns; ++c) {
+          switch (sqlite3_column_type(raw, c)) {
+            case SQLITE_INTEGER:
+              benchmark::DoNotOptimize(sqlite3_column_int64(raw, c));
+              break;
+            case SQLITE_FLOAT:
+              benchmark::DoNotOptimize(sqlite3_column_double(raw, c));
+              break;
+            case SQLITE_TEXT:
+            case SQLITE_BLOB:
+              bytes += static_cast<std::int64_t>(select->ColumnBlob(c).size());
+              break;
+            default:
+              break;
+          }
         }
+      }
+      if (!step.ok()) {
+        status = step.status();
+        break;
       }
     }
     const Steady::time_point end = Steady::now();
     state.SetIterationTime(std::chrono::duration<double>(end - begin).count());
-    if (!Ok(state, step.status())) break;
+    if (!Ok(state, status)) break;
   }
-  state.SetLabel(kCheckpointTable);
+  state.SetLabel("device_state + fingerprints");
   state.counters["rows"] = static_cast<double>(rows);
   state.counters["blob_mb"] = static_cast<double>(bytes) / 1e6;
   RemoveDatabase(path);

@@ -396,11 +396,21 @@ TEST_F(FingerprintStoreTest, CheckpointsWriteOnlyNewFingerprintsAndDropThoseOfCl
   ASSERT_TRUE(store->Checkpoint(engine, 1000).ok());
   const std::int64_t first = fingerprint_bytes();
   EXPECT_GE(first, 2 * 500 * 8);  // both pipelines, 8 bytes a fingerprint
-  // Ten more records: the next checkpoint appends about 2 x 10 fingerprints, not 1,000.
+  EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200);
+  // Ten more records: the next checkpoint writes those 2 x 10 fingerprints (in the device
+  // blobs, rewritten anyway), not 1,000.
   for (Millis t = 500; t < 510; ++t) Send(*store, engine, Reading("a", t), t);
   ASSERT_TRUE(store->Checkpoint(engine, 2000).ok());
-  EXPECT_LT(fingerprint_bytes() - first, 2 * 10 * 8 + 100);
-  EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200);
+  EXPECT_EQ(fingerprint_bytes(), first);
+  EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200 + 10 * 8 + 16);
+  // Enough of them, and the blob's go to a row of their own.
+  for (Millis t = 510; t < 600; ++t) Send(*store, engine, Reading("a", t), t);
+  ASSERT_TRUE(store->Checkpoint(engine, 2500).ok());
+  EXPECT_GT(fingerprint_bytes(), first);
+  EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200 + 90 * 8 + 16);
+  Engine copy(LongSpecs(), clock_);
+  ASSERT_TRUE(store->Recover(copy).ok());
+  ExpectSameState(engine, copy);
   // The long window [0,1000) closes (the watermark passes 1000): its rows go at the next
   // checkpoint, and the session's too once it closes.
   Send(*store, engine, Reading("a", 1100), 1100);
@@ -424,7 +434,7 @@ TEST_F(FingerprintStoreTest, InlineFingerprintsOfAnOlderSchemaAreKept) {
   {
     auto store = OpenStore();
     ASSERT_TRUE(store->Recover(live).ok());
-    for (Millis t = 0; t < 100; ++t) Send(*store, live, Reading(t % 2 ? "a" : "s", t), t, 0);
+    for (Millis t = 0; t < 300; ++t) Send(*store, live, Reading(t % 2 ? "a" : "s", t), t, 0);
     ASSERT_TRUE(store->Checkpoint(live, 1000).ok());
     // As a schema-5 checkpoint left it: every fingerprint inline in the device blobs.
     const EngineSnapshot snap = live.Snapshot();
@@ -446,13 +456,13 @@ TEST_F(FingerprintStoreTest, InlineFingerprintsOfAnOlderSchemaAreKept) {
     Engine recovered(LongSpecs(), clock_);
     ASSERT_TRUE(store->Recover(recovered).ok());
     ExpectSameState(live, recovered);
-    // Recover moved them to their own rows...
-    EXPECT_GT(Count(*store, "SELECT count(*) FROM fingerprints"), 0);
-    EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200);
-    // ...so a checkpoint writing only new fingerprints loses none.
-    Send(*store, recovered, Reading("a", 101), 101);
-    Send(*store, live, Reading("a", 101), 101);
+    EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints"), 0);
+    // A checkpoint of a changed device moves the blob's fingerprints to a row of their own.
+    Send(*store, recovered, Reading("a", 301), 301);
+    Send(*store, live, Reading("a", 301), 301);
     ASSERT_TRUE(store->Checkpoint(recovered, 2000).ok());
+    EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints WHERE device = 'a'"), 2);
+    EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints WHERE device = 's'"), 0);
   }
   auto store = OpenStore();
   Engine again(LongSpecs(), clock_);
@@ -460,6 +470,7 @@ TEST_F(FingerprintStoreTest, InlineFingerprintsOfAnOlderSchemaAreKept) {
   ExpectSameState(live, again);
   EXPECT_EQ(Send(*store, again, Reading("s", 2), 3000), Outcome::kDuplicate);
   EXPECT_EQ(Send(*store, again, Reading("a", 3), 3000, 1), Outcome::kDuplicate);
+  EXPECT_EQ(Send(*store, again, Reading("a", 301), 3000), Outcome::kDuplicate);
 }
 
 TEST_F(FingerprintStoreTest, ACheckpointAfterAFailedOneKeepsTheFileExact) {
