@@ -139,11 +139,11 @@ Status StateStore::Prepare() {
        "INSERT INTO fingerprints(pipeline, device, max_start, fps) VALUES(?,?,?,?)"},
       {&stmts_->delete_fingerprints, "DELETE FROM fingerprints WHERE chunk = ?"},
       {&stmts_->delete_open_one,
-       "DELETE FROM windows WHERE status = 'open' AND pipeline = ? AND device = ? AND "
-       "window_start = ? AND window_end = ?"},
+       "DELETE FROM windows WHERE pipeline = ? AND device = ? AND window_start = ? AND "
+       "window_end = ? AND +status = 'open'"},  // +: by primary key, not windows_by_status
       {&stmts_->update_open,
        "UPDATE windows SET records = ?, vals = ? WHERE pipeline = ? AND device = ? AND "
-       "window_start = ? AND window_end = ? AND status = 'open'"},
+       "window_start = ? AND window_end = ? AND +status = 'open'"},
       {&stmts_->insert_open,
        "INSERT OR REPLACE INTO windows(pipeline, device, window_start, window_end, status, "
        "records, vals) VALUES(?,?,?,?,'open',?,?)"},
