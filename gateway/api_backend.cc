@@ -30,8 +30,8 @@ class ApiBackend::Lease {
 };
 
 ApiBackend::ApiBackend(std::string db_path, Ingest& ingest, const MqttSource* mqtt,
-                       const Clock& clock)
-    : db_path_(std::move(db_path)), ingest_(ingest), mqtt_(mqtt), clock_(clock) {}
+                       const Uplink* uplink, const Clock& clock)
+    : db_path_(std::move(db_path)), ingest_(ingest), mqtt_(mqtt), uplink_(uplink), clock_(clock) {}
 
 Result<std::unique_ptr<ResultsReader>> ApiBackend::Acquire() {
   {
@@ -172,6 +172,11 @@ web::HealthView ApiBackend::Health() {
   v.storage_errors = h.storage_errors;
   v.last_commit = h.last_commit.load() == 0 ? std::nullopt : std::optional<Millis>(h.last_commit);
   v.commit_latency = ingest_.commit_latency().View();
+  if (uplink_) {
+    v.output = web::OutputView{uplink_->connected(),
+                               std::max<std::int64_t>(0, h.outbox_newest - uplink_->acked()),
+                               uplink_->published()};
+  }
   return v;
 }
 

@@ -23,7 +23,9 @@ namespace tidemark {
 
 class ApiBackend final : public web::ApiData {
  public:
-  ApiBackend(std::string db_path, Ingest& ingest, const MqttSource* mqtt, const Clock& clock);
+  // `uplink` is null without [output].
+  ApiBackend(std::string db_path, Ingest& ingest, const MqttSource* mqtt, const Uplink* uplink,
+             const Clock& clock);
 
   Result<web::WindowsPage> Windows(const web::WindowsQuery& q) override;
   Result<web::LatePage> Late(const web::LateQuery& q) override;
@@ -40,6 +42,7 @@ class ApiBackend final : public web::ApiData {
   const std::string db_path_;
   Ingest& ingest_;
   const MqttSource* mqtt_;
+  const Uplink* uplink_;
   const Clock& clock_;
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<ResultsReader>> idle_readers_;

@@ -131,6 +131,18 @@ Problem CheckTopicFilter(std::string_view filter) {
   }
 }
 
+// An [output] topic: a topic name (no wildcards) in which "{pipeline}" and "{device}" are
+// replaced by the window's pipeline and device.
+Problem CheckOutputTopic(std::string_view topic) {
+  const std::string bad = "invalid output topic " + Quote(topic) + ": ";
+  if (topic.empty()) return bad + "empty";
+  if (topic.find_first_of("+#") != std::string_view::npos) {
+    return bad + "wildcards ('+', '#') are for subscriptions, not for publishing";
+  }
+  if (topic.find('\0') != std::string_view::npos) return bad + "contains a NUL character";
+  return std::nullopt;
+}
+
 // A dotted path into the JSON payload: non-empty segments, no spaces or control characters.
 Problem CheckFieldPath(std::string_view path) {
   if (path.empty()) return "must not be empty";
@@ -186,7 +198,8 @@ class Reader {
     Fail(at.source(), path, what);
   }
   // Unknown keys are errors: a typo must not be silently ignored.
-  void CheckKeys(const toml::table& t, std::string_view prefix, Keys known) {
+  void CheckKeys(const toml::table& t, std::string_view prefix,
+                 const std::vector<std::string_view>& known) {
     for (auto&& [key, node] : t) {
       if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
       std::string what = "unknown key";
@@ -343,25 +356,16 @@ void ReadTopics(Reader& r, const toml::table& t, std::vector<std::string>& out) 
   }
 }
 
-void ReadMqtt(Reader& r, const toml::table& t, MqttConfig& c) {
-  constexpr std::string_view p = "mqtt";
-  r.CheckKeys(
-      t, p,
-      {"broker", "client_id", "topics", "qos", "version", "username", "password", "ca_file",
-       "cert_file", "key_file", "keep_alive", "session_expiry", "reconnect_min", "reconnect_max"});
+// The keys of a broker connection, shared by [mqtt] (the devices' broker) and [output] (the
+// upstream broker).
+constexpr std::string_view kConnectionKeys[] = {
+    "broker",   "client_id",  "version",        "username",      "password",     "ca_file",
+    "cert_file", "key_file",  "keep_alive",     "session_expiry", "reconnect_min",
+    "reconnect_max"};
+
+void ReadConnection(Reader& r, const toml::table& t, std::string_view p, MqttConfig& c) {
   r.String(t, p, "broker", c.broker, CheckBroker);
   r.String(t, p, "client_id", c.client_id, CheckNotEmpty);
-  ReadTopics(r, t, c.topics);
-  std::int64_t qos = c.qos;
-  if (const toml::node* n =
-          r.Integer(t, p, "qos", qos, std::numeric_limits<int64_t>::min(), kInt64Max)) {
-    if (qos != 0 && qos != 1) {
-      r.Fail(*n, "mqtt.qos",
-             "must be 0 or 1, got " + std::to_string(qos) +
-                 (qos == 2 ? " (QoS 2 is not supported; QoS 1 plus deduplication is)" : ""));
-    }
-    c.qos = static_cast<int>(qos);
-  }
   if (auto v = r.Choice(t, p, "version", {"3.1.1", "5"})) c.version = *v == 0 ? 4 : 5;
   r.String(t, p, "username", c.username);
   r.String(t, p, "password", c.password);
@@ -374,7 +378,7 @@ void ReadMqtt(Reader& r, const toml::table& t, MqttConfig& c) {
   r.Duration(t, p, "reconnect_max", c.reconnect_max, 1, kDay);
 
   if (!c.password.empty() && c.username.empty()) {
-    r.Fail(*t.get("password"), "mqtt.password", "needs mqtt.username too");
+    r.Fail(*t.get("password"), Join(p, "password"), "needs " + Join(p, "username") + " too");
   }
   if (!IsTlsBroker(c.broker)) {
     for (auto [key, value] :
@@ -389,8 +393,48 @@ void ReadMqtt(Reader& r, const toml::table& t, MqttConfig& c) {
   if (c.reconnect_max < c.reconnect_min) {
     const toml::node* n =
         t.contains("reconnect_max") ? t.get("reconnect_max") : t.get("reconnect_min");
-    r.Fail(*n, "mqtt.reconnect_max", "must not be shorter than mqtt.reconnect_min");
+    r.Fail(*n, Join(p, "reconnect_max"), "must not be shorter than " + Join(p, "reconnect_min"));
   }
+}
+
+std::vector<std::string_view> KeysOf(std::initializer_list<std::string_view> more) {
+  std::vector<std::string_view> keys(std::begin(kConnectionKeys), std::end(kConnectionKeys));
+  keys.insert(keys.end(), more);
+  return keys;
+}
+
+void ReadMqtt(Reader& r, const toml::table& t, MqttConfig& c) {
+  constexpr std::string_view p = "mqtt";
+  r.CheckKeys(t, p, KeysOf({"topics", "qos"}));
+  ReadConnection(r, t, p, c);
+  ReadTopics(r, t, c.topics);
+  std::int64_t qos = c.qos;
+  if (const toml::node* n =
+          r.Integer(t, p, "qos", qos, std::numeric_limits<int64_t>::min(), kInt64Max)) {
+    if (qos != 0 && qos != 1) {
+      r.Fail(*n, "mqtt.qos",
+             "must be 0 or 1, got " + std::to_string(qos) +
+                 (qos == 2 ? " (QoS 2 is not supported; QoS 1 plus deduplication is)" : ""));
+    }
+    c.qos = static_cast<int>(qos);
+  }
+}
+
+// [output]: final windows (and optionally late records) to an upstream broker.
+void ReadOutput(Reader& r, const toml::table& t, OutputConfig& c) {
+  constexpr std::string_view p = "output";
+  r.CheckKeys(t, p, KeysOf({"topic", "late", "late_topic", "max_inflight"}));
+  c.enabled = true;
+  c.connection.client_id = "tidemark-uplink";
+  if (!t.contains("broker")) {
+    r.Fail(t, "output.broker", "is required in [output] (the upstream broker), e.g. "
+                               "broker = \"tcp://central.example:1883\"");
+  }
+  ReadConnection(r, t, p, c.connection);
+  r.String(t, p, "topic", c.topic, CheckOutputTopic);
+  r.Bool(t, p, "late", c.late);
+  r.String(t, p, "late_topic", c.late_topic, CheckOutputTopic);
+  r.Integer(t, p, "max_inflight", c.max_inflight, 1, 65535);
 }
 
 void ReadInput(Reader& r, const toml::table& t, InputConfig& c) {
@@ -559,11 +603,12 @@ void ReadPipelines(Reader& r, const toml::table& root, std::vector<PipelineSpec>
 Result<Config> FromTable(const toml::table& root, std::string_view source) {
   Reader r(source);
   Config c;
-  r.CheckKeys(root, "", {"mqtt", "input", "storage", "http", "pipeline"});
+  r.CheckKeys(root, "", {"mqtt", "input", "storage", "http", "output", "pipeline"});
   if (const toml::table* t = r.Table(root, "mqtt")) ReadMqtt(r, *t, c.mqtt);
   if (const toml::table* t = r.Table(root, "input")) ReadInput(r, *t, c.input);
   if (const toml::table* t = r.Table(root, "storage")) ReadStorage(r, *t, c.storage);
   if (const toml::table* t = r.Table(root, "http")) ReadHttp(r, *t, c.http);
+  if (const toml::table* t = r.Table(root, "output")) ReadOutput(r, *t, c.output);
   ReadPipelines(r, root, c.pipelines);
   if (r.error()) return *r.error();
   return c;
@@ -615,6 +660,18 @@ listen = "127.0.0.1:8080"         # "host:port"; "" disables; non-loopback needs
 # key_file = ""                   # HTTPS key (with cert_file)
 threads = 4                       # workers for API requests (a bounded pool; 429 when full)
 max_streams = 8                   # concurrent /api/v1/stream clients; 429 beyond
+
+# Publish final windows to an upstream broker (EMQX, HiveMQ, a mosquitto bridge; from there
+# Kafka, Spark or Flink). Windows wait in a durable outbox in the database until the upstream
+# broker acknowledges them (QoS 1), so an uplink outage loses nothing (at-least-once: a window
+# may be sent twice around a crash; its pipeline, device and start identify it).
+# [output]
+# broker = "tcp://central.example:1883"   # required; also ssl:// with ca_file/cert_file/key_file
+# client_id = "tidemark-uplink"           # username, password, version, keep_alive as in [mqtt]
+# topic = "tidemark/{pipeline}/{device}"  # {pipeline} and {device} are replaced
+# late = false                            # also publish late records, to late_topic
+# late_topic = "tidemark/{pipeline}/{device}/late"
+# max_inflight = 100                      # QoS 1 messages awaiting acknowledgement
 
 # One [[pipeline]] per windowed aggregation; at least one is required. Names appear in URLs:
 # letters, digits, '_', '.' and '-'. Keys left out take the default named in the comment.

@@ -64,11 +64,24 @@ struct HttpConfig {
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
+// [output]: final windows (and, with `late`, late records) published to an upstream broker at
+// QoS 1 from a durable outbox in the database, so an uplink outage loses nothing.
+struct OutputConfig {
+  bool enabled = false;  // an [output] table is present
+  MqttConfig connection;  // broker, client_id ("tidemark-uplink"), credentials, TLS; topics unused
+  std::string topic = "tidemark/{pipeline}/{device}";  // {pipeline}, {device} are replaced
+  bool late = false;
+  std::string late_topic = "tidemark/{pipeline}/{device}/late";
+  std::int64_t max_inflight = 100;  // QoS 1 messages awaiting PUBACK
+  friend bool operator==(const OutputConfig&, const OutputConfig&) = default;
+};
+
 struct Config {
   MqttConfig mqtt;
   InputConfig input;
   StorageConfig storage;
   HttpConfig http;
+  OutputConfig output;
   std::vector<PipelineSpec> pipelines;  // each passed ValidatePipeline()
 };
 

@@ -61,17 +61,26 @@ Millis SteadyMillis() {
 
 }  // namespace
 
-Ingest::Ingest(const Config& config, const Clock& clock, std::unique_ptr<StateStore> store)
+Ingest::Ingest(const Config& config, const Clock& clock, std::unique_ptr<OutboxMessages> outbox,
+               std::unique_ptr<StateStore> store)
     : clock_(clock),
       retention_(config.storage.retention),
       engine_(config.pipelines, clock, EngineOptions{config.input.max_future_skew}),
+      outbox_(std::move(outbox)),
       store_(std::move(store)),
       decoder_(DecoderOptionsOf(config)) {}
 
 Result<std::unique_ptr<Ingest>> Ingest::Open(const Config& config, const Clock& clock) {
-  auto store = StateStore::Open(StoreOptionsOf(config.storage));
+  std::unique_ptr<OutboxMessages> outbox;
+  StoreOptions options = StoreOptionsOf(config.storage);
+  if (config.output.enabled) {
+    outbox = std::make_unique<OutboxMessages>(config.output);
+    options.outbox = outbox.get();
+  }
+  auto store = StateStore::Open(options);
   if (!store.ok()) return Error{"storage: " + store.status().message};
-  std::unique_ptr<Ingest> ingest(new Ingest(config, clock, std::move(store).value()));
+  std::unique_ptr<Ingest> ingest(
+      new Ingest(config, clock, std::move(outbox), std::move(store).value()));
   const Millis begin = SteadyMillis();
   auto recovered = ingest->store_->Recover(ingest->engine_);
   if (!recovered.ok()) {
@@ -97,6 +106,25 @@ bool Ingest::Handle(std::string_view topic, std::string_view payload, bool dupli
   health_.busy_since = 0;
   if (ok) commit_latency_.Record(SteadyNanos() - begin);
   return ok;
+}
+
+std::int64_t Ingest::OutboxAcked() {
+  std::lock_guard lock(mu_);
+  auto oldest = store_->OutboxOldest();
+  const std::int64_t acked = oldest.ok() && *oldest > 0 ? *oldest - 1 : store_->outbox_newest();
+  outbox_trimmed_ = acked;
+  health_.outbox_newest = store_->outbox_newest();
+  return acked;
+}
+
+void Ingest::TrimOutbox(std::int64_t acked) {
+  std::lock_guard lock(mu_);
+  if (acked <= outbox_trimmed_ || needs_recover_) return;
+  if (sqlite::Status s = store_->TrimOutbox(acked); !s.ok()) {
+    log::Warning("storage: trimming the outbox: " + s.message);
+    return;
+  }
+  outbox_trimmed_ = acked;
 }
 
 void Ingest::Inspect(const std::function<void(const Engine&)>& fn) {
@@ -181,6 +209,7 @@ bool Ingest::CommitRejection(RejectReason reason, std::string_view detail, std::
 
 void Ingest::Committed(Millis now) {
   ++health_.messages;
+  health_.outbox_newest = store_->outbox_newest();
   health_.last_commit = now;
   if (!health_.storage_ok) {
     log::Notice("storage: commits succeed again; ingest resumed");

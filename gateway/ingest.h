@@ -26,6 +26,7 @@
 #include "gateway/config.h"
 #include "gateway/decoder.h"
 #include "gateway/latency_histogram.h"
+#include "gateway/uplink.h"
 #include "storage/state_store.h"
 
 namespace tidemark {
@@ -39,6 +40,7 @@ struct IngestHealth {
   std::atomic<std::int64_t> storage_errors{0};
   std::atomic<Millis> last_commit{0};  // processing time of the newest commit
   std::atomic<Millis> busy_since{0};   // start of the call in progress; 0 when idle
+  std::atomic<std::int64_t> outbox_newest{0};  // newest committed outbox id ([output])
 };
 
 // Called on the ingest thread with the Ingest lock held: must be quick and must not call back.
@@ -64,12 +66,18 @@ class Ingest {
   void SetWindowListener(WindowListener* listener) { listener_ = listener; }
   void Inspect(const std::function<void(const Engine&)>& fn);
 
+  // [output]: where the uplink starts (the newest id already acknowledged: every older row was
+  // deleted), and deleting rows the upstream broker acknowledged (event-loop thread).
+  std::int64_t OutboxAcked();
+  void TrimOutbox(std::int64_t acked);
+
   const IngestHealth& health() const { return health_; }
   const LatencyHistogram& commit_latency() const { return commit_latency_; }
   const RecoveryStats& recovered() const { return recovered_; }
 
  private:
-  Ingest(const Config& config, const Clock& clock, std::unique_ptr<StateStore> store);
+  Ingest(const Config& config, const Clock& clock, std::unique_ptr<OutboxMessages> outbox,
+         std::unique_ptr<StateStore> store);
   bool HandleLocked(std::string_view topic, std::string_view payload, bool duplicate, Millis now);
   bool CommitRejection(RejectReason reason, std::string_view detail, std::string_view topic,
                        std::string_view device, Millis now, std::uint64_t message_hash,
@@ -85,7 +93,9 @@ class Ingest {
   Millis retention_;
   std::mutex mu_;  // guards everything below
   Engine engine_;
+  std::unique_ptr<OutboxMessages> outbox_;  // before store_: the store uses it
   std::unique_ptr<StateStore> store_;
+  std::int64_t outbox_trimmed_ = 0;
   RecordDecoder decoder_;
   Output out_;
   RecoveryStats recovered_;

@@ -7,48 +7,9 @@
 #include <exception>
 
 #include "gateway/log.h"
+#include "gateway/mqtt_options.h"
 
 namespace tidemark {
-namespace {
-
-std::chrono::seconds Seconds(Millis ms) {
-  return std::chrono::seconds(std::max<Millis>(1, ms / kSecond));
-}
-
-mqtt::connect_options ConnectOptions(const MqttConfig& c) {
-  mqtt::connect_options_builder b;
-  b.keep_alive_interval(Seconds(c.keep_alive))
-      .connect_timeout(std::chrono::seconds(10))
-      .automatic_reconnect(Seconds(c.reconnect_min), Seconds(c.reconnect_max));
-  if (c.version == 5) {
-    const auto expiry = static_cast<std::int32_t>(
-        std::min<Millis>(c.session_expiry / kSecond, std::numeric_limits<std::int32_t>::max()));
-    b.mqtt_version(MQTTVERSION_5)
-        .clean_start(false)
-        .properties(mqtt::properties{{mqtt::property::SESSION_EXPIRY_INTERVAL, expiry}});
-  } else {
-    b.mqtt_version(MQTTVERSION_3_1_1).clean_session(false);
-  }
-  if (!c.username.empty()) b.user_name(c.username).password(c.password);
-  const bool tls = c.broker.rfind("ssl://", 0) == 0 || c.broker.rfind("mqtts://", 0) == 0 ||
-                   c.broker.rfind("wss://", 0) == 0;
-  if (tls) {
-    mqtt::ssl_options_builder ssl;
-    ssl.enable_server_cert_auth(true).verify(true);
-    if (!c.ca_file.empty()) {
-      ssl.trust_store(c.ca_file);
-    } else {
-      ssl.ca_path("/etc/ssl/certs");
-    }
-    if (!c.cert_file.empty()) ssl.key_store(c.cert_file);
-    if (!c.key_file.empty()) ssl.private_key(c.key_file);
-    b.ssl(ssl.finalize());
-  }
-  return b.finalize();
-}
-
-}  // namespace
-
 // Routes Paho's success/failure notifications for connect and subscribe back to the source.
 class MqttSource::Listener : public mqtt::iaction_listener {
  public:
@@ -138,7 +99,8 @@ void MqttSource::Subscribe() {
 void MqttSource::Connect() {
   connecting_ = true;
   try {
-    client_->connect(ConnectOptions(config_), nullptr, *connect_listener_);
+    client_->connect(ConnectOptionsFor(config_, MqttSession::kPersistent), nullptr,
+                     *connect_listener_);
   } catch (const std::exception& e) {
     connecting_ = false;
     log::Warning("mqtt: connect to " + config_.broker + ": " + e.what());

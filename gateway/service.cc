@@ -89,6 +89,12 @@ int Service::Run() {
     return 1;
   }
   mqtt_ = std::move(mqtt).value();
+  if (config_.output.enabled) {
+    uplink_ = std::make_unique<Uplink>(config_.output, config_.storage.path, ingest_->OutboxAcked());
+    uplink_->Start();
+    log::Info("output: final windows go to " + config_.output.connection.broker + " (topic " +
+              config_.output.topic + ")");
+  }
   if (!StartHttp()) return 1;
 
   boost::asio::io_context io;
@@ -117,6 +123,10 @@ int Service::Run() {
         if (ec) return;
         const Millis now = SteadyNow();
         ingest_->Tick();
+        if (uplink_) {
+          ingest_->TrimOutbox(uplink_->acked());
+          uplink_->Wake();
+        }
         mqtt_->Poll(now);
         const IngestHealth& health = ingest_->health();
         if (!ready && mqtt_->connected() && health.storage_ok) {
@@ -169,7 +179,8 @@ bool Service::StartHttp() {
   options.key_file = config_.http.key_file;
   options.threads = static_cast<int>(config_.http.threads);
   options.max_streams = static_cast<int>(config_.http.max_streams);
-  api_ = std::make_unique<ApiBackend>(config_.storage.path, *ingest_, mqtt_.get(), clock_);
+  api_ = std::make_unique<ApiBackend>(config_.storage.path, *ingest_, mqtt_.get(), uplink_.get(),
+                                      clock_);
   http_ = std::make_unique<web::HttpServer>(options, config_.pipelines, *api_, *feed_);
   auto port = http_->Start();
   if (!port.ok()) {
@@ -210,6 +221,7 @@ void Service::Stop() {
     }
     log::Info(*done ? "mqtt: disconnected" : "mqtt: no clean disconnect (a message is held)");
   }
+  if (uplink_) uplink_->Stop();  // unacknowledged windows stay in the outbox for the next start
   if (ingest_->Shutdown()) log::Info("final checkpoint written");
 }
 

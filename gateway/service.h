@@ -40,6 +40,7 @@ class Service {
   SystemClock clock_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<MqttSource> mqtt_;
+  std::unique_ptr<Uplink> uplink_;
   std::unique_ptr<web::EventFeed> feed_;
   std::unique_ptr<FeedPublisher> publisher_;
   std::unique_ptr<ApiBackend> api_;

@@ -97,6 +97,15 @@ CREATE TABLE fingerprints(
   max_start INTEGER NOT NULL,       -- the newest window start among the row's groups
   fps BLOB NOT NULL);
 )sql",
+    // 7: the outbox of [output]: messages for the upstream broker, written in the transaction
+    // that produced them, deleted once the upstream broker acknowledged them. AUTOINCREMENT:
+    // ids never go back, even when every row has been deleted.
+    R"sql(
+CREATE TABLE outbox(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  topic TEXT NOT NULL,
+  payload BLOB NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

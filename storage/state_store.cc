@@ -74,7 +74,7 @@ struct StateStore::Statements {
   sqlite::Statement begin, commit, rollback, append_log, upsert_final, insert_late, insert_rejected,
       upsert_device_state, select_device_state, insert_fingerprints, delete_fingerprints, delete_open_one,
       insert_open, update_open, upsert_pipeline, upsert_stats, update_stats, upsert_checkpoint, trim_log,
-      trim_late, trim_rejected, delete_expired;
+      trim_late, trim_rejected, delete_expired, insert_outbox, trim_outbox, outbox_oldest;
 };
 
 StateStore::StateStore(sqlite::Database db, StoreOptions options)
@@ -125,6 +125,9 @@ Status StateStore::Prepare() {
       {&stmts_->upsert_final,
        "INSERT OR REPLACE INTO windows(pipeline, device, window_start, window_end, status, "
        "closed_by, closed_at, records, vals) VALUES(?,?,?,?,'final',?,?,?,?)"},
+      {&stmts_->insert_outbox, "INSERT INTO outbox(topic, payload) VALUES(?,?)"},
+      {&stmts_->trim_outbox, "DELETE FROM outbox WHERE id <= ?"},
+      {&stmts_->outbox_oldest, "SELECT coalesce(min(id), 0) FROM outbox"},
       {&stmts_->insert_late,
        "INSERT INTO late_log(pipeline, device, event_time, arrival_time, watermark, "
        "window_start, window_end) VALUES(?,?,?,?,?,?,?)"},
@@ -440,6 +443,12 @@ Status StateStore::WriteOutput(const Engine& engine, const Output& out) {
     q.Bind(7, w.records);
     q.Bind(8, std::string_view(ValuesJson(spec, w.values)));
     if (Status s = q.Run(); !s.ok()) return s;
+    if (options_.outbox) {
+      std::string topic, payload;
+      if (options_.outbox->Window(spec, w, topic, payload)) {
+        if (Status s = AppendOutbox(topic, payload); !s.ok()) return s;
+      }
+    }
   }
   for (const LateRecord& l : out.late) {
     sqlite::Statement& q = stmts_->insert_late;
@@ -455,8 +464,38 @@ Status StateStore::WriteOutput(const Engine& engine, const Output& out) {
     q.Bind(6, l.missed.start);
     q.Bind(7, l.missed.end);
     if (Status s = q.Run(); !s.ok()) return s;
+    if (options_.outbox) {
+      std::string topic, payload;
+      if (options_.outbox->Late(engine.pipeline(l.pipeline).spec(), l, topic, payload)) {
+        if (Status s = AppendOutbox(topic, payload); !s.ok()) return s;
+      }
+    }
   }
   return Status::Ok();
+}
+
+Status StateStore::AppendOutbox(std::string_view topic, std::string_view payload) {
+  sqlite::Statement& q = stmts_->insert_outbox;
+  q.Bind(1, topic);
+  q.Bind(2, payload);
+  if (Status s = q.Run(); !s.ok()) return s;
+  outbox_pending_ = db_.LastInsertRowId();
+  return Status::Ok();
+}
+
+StatusOr<std::int64_t> StateStore::OutboxOldest() {
+  sqlite::Statement& q = stmts_->outbox_oldest;
+  auto step = q.Step();
+  if (!step.ok()) return step.status();
+  const std::int64_t oldest = q.ColumnInt64(0);
+  q.Reset();
+  return oldest;
+}
+
+Status StateStore::TrimOutbox(std::int64_t acked) {
+  sqlite::Statement& q = stmts_->trim_outbox;
+  q.Bind(1, acked);
+  return q.Run();
 }
 
 Status StateStore::CommitRecord(const Record& record, Millis arrival, std::uint64_t message_hash,

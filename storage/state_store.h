@@ -30,6 +30,19 @@
 
 namespace tidemark {
 
+// The messages of [output] for a final window or a late record: the gateway decides topic and
+// payload; StateStore writes them to the outbox in the transaction that produced them.
+// Called on the ingest thread inside that transaction: must not touch the store.
+class OutboxFormat {
+ public:
+  virtual ~OutboxFormat() = default;
+  // False: nothing to send for this one.
+  virtual bool Window(const PipelineSpec& spec, const WindowResult& window, std::string& topic,
+                      std::string& payload) const = 0;
+  virtual bool Late(const PipelineSpec& spec, const LateRecord& late, std::string& topic,
+                    std::string& payload) const = 0;
+};
+
 struct StoreOptions {
   std::string path;
   sqlite::Synchronous synchronous = sqlite::Synchronous::kNormal;
@@ -39,6 +52,7 @@ struct StoreOptions {
   std::int64_t rejected_max = 10000;        // rejected-record samples kept
   std::int64_t redelivery_window = 100000;  // logged messages kept to recognise redeliveries
   std::size_t rejected_payload_max = 1024;  // bytes of a rejected payload kept
+  const OutboxFormat* outbox = nullptr;  // none: no [output]; must outlive the store
   std::int64_t max_bytes = 0;  // database size cap (PRAGMA max_page_count); 0 = none. Writes past
                                // it fail like a full disk (SQLITE_FULL).
 };
@@ -86,6 +100,12 @@ class StateStore {
   // Deletes up to `batch` final windows that ended before `older_than`; returns how many.
   sqlite::StatusOr<std::int64_t> DeleteExpired(Millis older_than, std::int64_t batch);
 
+  // The outbox: the newest id written, the oldest still there (0 when empty), and deleting what
+  // the upstream broker acknowledged (ids <= `acked`; its own small transaction).
+  std::int64_t outbox_newest() const { return outbox_newest_; }
+  sqlite::StatusOr<std::int64_t> OutboxOldest();
+  sqlite::Status TrimOutbox(std::int64_t acked);
+
   sqlite::Database& db() { return db_; }
   std::int64_t last_seq() const { return last_seq_; }
 
@@ -95,6 +115,7 @@ class StateStore {
   sqlite::Status AppendLog(int kind, Millis arrival, std::uint64_t message_hash,
                            std::string_view body);
   sqlite::Status WriteOutput(const Engine& engine, const Output& out);
+  sqlite::Status AppendOutbox(std::string_view topic, std::string_view payload);
   struct DiskDevice;
   sqlite::Status WriteDevice(const PipelineSpec& spec, DeviceSnapshot& device, DiskDevice& disk);
   sqlite::Status LoadDiskState(const Engine& engine);
@@ -108,6 +129,8 @@ class StateStore {
   sqlite::Database db_;
   StoreOptions options_;
   std::int64_t last_seq_ = 0;        // newest ingest-log sequence number
+  std::int64_t outbox_newest_ = 0;   // newest committed outbox id
+  std::int64_t outbox_pending_ = 0;  // newest outbox id of the open transaction
   std::int64_t checkpoint_seq_ = 0;  // log entries up to this are in the checkpoint
   Millis last_checkpoint_ = kNoTime;
   RecentHashes recent_;

@@ -289,7 +289,7 @@ Reply Api::State(const Params& p) const {
     }
     storage["commit_latency_ms"][name] = value;
   }
-  return JsonReply({{"as_of", TimeJson(live->taken_at)},
+  json body = {{"as_of", TimeJson(live->taken_at)},
                     {"records", live->total},
                     {"pipelines", pipelines},
                     {"rejected", rejected},
@@ -297,7 +297,13 @@ Reply Api::State(const Params& p) const {
                     {"messages", health.messages},
                     {"redeliveries", health.redeliveries},
                     {"storage", storage},
-                    {"mqtt", {{"connected", health.mqtt_connected}}}});
+                    {"mqtt", {{"connected", health.mqtt_connected}}}};
+  if (health.output) {
+    body["output"] = {{"connected", health.output->connected},
+                      {"pending", health.output->pending},
+                      {"published", health.output->published}};
+  }
+  return JsonReply(body);
 }
 
 Reply Api::Late(const Params& p) const {

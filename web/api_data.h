@@ -132,6 +132,13 @@ struct HistogramView {
   std::int64_t count = 0;
 };
 
+// [output]: the uplink to an upstream broker.
+struct OutputView {
+  bool connected = false;
+  std::int64_t pending = 0;    // outbox messages not yet acknowledged upstream
+  std::int64_t published = 0;  // acknowledged since start
+};
+
 struct HealthView {
   bool storage_ok = false;
   bool mqtt_connected = false;
@@ -140,6 +147,7 @@ struct HealthView {
   std::int64_t storage_errors = 0;
   std::optional<Millis> last_commit;
   HistogramView commit_latency;
+  std::optional<OutputView> output;  // none without [output]
 };
 
 class ApiData {

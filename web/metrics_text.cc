@@ -124,6 +124,16 @@ std::string PrometheusText(const LiveView& live, const HealthView& health,
     w.Family("tidemark_database_bytes", "gauge", "Size of the SQLite file plus its WAL.");
     w.Sample("tidemark_database_bytes", "", static_cast<double>(*db_bytes));
   }
+  if (health.output) {
+    w.Family("tidemark_output_connected", "gauge", "1 while connected to the [output] broker.");
+    w.Sample("tidemark_output_connected", "", health.output->connected ? 1 : 0);
+    w.Family("tidemark_output_pending_messages", "gauge",
+             "Outbox messages not yet acknowledged by the upstream broker.");
+    w.Sample("tidemark_output_pending_messages", "", static_cast<double>(health.output->pending));
+    w.Family("tidemark_output_published_total", "counter",
+             "Messages the upstream broker acknowledged since start.");
+    w.Sample("tidemark_output_published_total", "", static_cast<double>(health.output->published));
+  }
   const HistogramView& h = health.commit_latency;
   w.Family("tidemark_commit_duration_seconds", "histogram",
            "Time of one message's SQLite commit (engine work included).");

@@ -106,7 +106,8 @@ const std::string& OpenApiDocument() {
               "errors": {"type": "integer"}
             }
           },
-          "mqtt": {"type": "object", "required": ["connected"], "properties": {"connected": {"type": "boolean"}}}
+          "mqtt": {"type": "object", "required": ["connected"], "properties": {"connected": {"type": "boolean"}}},
+          "output": {"type": "object", "description": "with [output] only", "required": ["connected", "pending", "published"], "properties": {"connected": {"type": "boolean"}, "pending": {"type": "integer", "description": "outbox messages not yet acknowledged upstream"}, "published": {"type": "integer"}}}
         }
       },
       "Late": {

@@ -1,0 +1,189 @@
+#include "gateway/uplink.h"
+
+#include <mqtt/async_client.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "gateway/log.h"
+#include "gateway/mqtt_options.h"
+#include "storage/sqlite.h"
+#include "web/api_json.h"
+
+namespace tidemark {
+namespace {
+
+constexpr auto kIdleWait = std::chrono::milliseconds(500);
+constexpr auto kAckWait = std::chrono::seconds(30);
+
+std::string Expand(std::string text, const std::string& pipeline, const std::string& device) {
+  for (const auto& [name, value] : {std::pair<std::string_view, const std::string&>{"{pipeline}", pipeline},
+                                    std::pair<std::string_view, const std::string&>{"{device}", device}}) {
+    for (std::size_t at; (at = text.find(name)) != std::string::npos;) text.replace(at, name.size(), value);
+  }
+  return text;
+}
+
+std::string Dump(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
+
+bool OutboxMessages::Window(const PipelineSpec& spec, const WindowResult& w, std::string& topic,
+                            std::string& payload) const {
+  topic = Expand(config_.topic, spec.name, w.device);
+  payload = Dump(web::WindowJson({spec.name, w.device, w.window.start, w.window.end, true,
+                                  std::string(ClosedByName(w.closed_by)), w.closed_at, w.records,
+                                  web::ValuesJsonText(spec, w.values)}));
+  return true;
+}
+
+bool OutboxMessages::Late(const PipelineSpec& spec, const LateRecord& l, std::string& topic,
+                          std::string& payload) const {
+  if (!config_.late) return false;
+  topic = Expand(config_.late_topic, spec.name, l.device);
+  std::optional<Millis> watermark;
+  if (l.watermark != kNoTime) watermark = l.watermark;
+  payload = Dump(web::LateJson({0, spec.name, l.device, l.event_time, l.arrival_time, watermark,
+                                l.missed.start, l.missed.end}));
+  return true;
+}
+
+struct Uplink::Row {
+  std::int64_t id = 0;
+  std::string topic;
+  std::string payload;
+};
+
+Uplink::Uplink(OutputConfig config, std::string db_path, std::int64_t acked)
+    : config_(std::move(config)), db_path_(std::move(db_path)), acked_(acked) {}
+
+Uplink::~Uplink() { Stop(); }
+
+void Uplink::Start() {
+  try {
+    mqtt::create_options create(config_.connection.version == 5 ? MQTTVERSION_5
+                                                                : MQTTVERSION_3_1_1);
+    client_ = std::make_unique<mqtt::async_client>(config_.connection.broker,
+                                                   config_.connection.client_id, create, nullptr);
+    client_->set_connection_lost_handler([this](const std::string& cause) {
+      connected_ = false;
+      log::Warning("output: connection to " + config_.connection.broker + " lost" +
+                   (cause.empty() ? "" : ": " + cause) + "; windows wait in the outbox");
+      Wake();
+    });
+  } catch (const std::exception& e) {
+    log::Error("output.broker: cannot use \"" + config_.connection.broker + "\": " + e.what());
+    return;
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Uplink::Stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  Wake();
+  thread_.join();
+  try {
+    if (client_->is_connected()) client_->disconnect()->wait_for(std::chrono::seconds(2));
+  } catch (const std::exception&) {
+  }
+}
+
+void Uplink::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  wake_.notify_one();
+}
+
+bool Uplink::Connect() {
+  try {
+    auto options = ConnectOptionsFor(config_.connection, MqttSession::kClean);
+    options.set_max_inflight(static_cast<int>(config_.max_inflight));
+    client_->connect(options)->wait_for(std::chrono::seconds(15));
+  } catch (const std::exception& e) {
+    (void)e;
+  }
+  connected_ = client_->is_connected();
+  return connected_;
+}
+
+void Uplink::Run() {
+  Millis backoff = config_.connection.reconnect_min;
+  bool warned = false;
+  while (!stop_) {
+    if (!client_->is_connected()) {
+      if (!Connect()) {
+        if (!warned) {
+          log::Warning("output: cannot connect to " + config_.connection.broker +
+                       "; retrying (windows wait in the outbox)");
+          warned = true;
+        }
+        std::unique_lock lock(mu_);
+        wake_.wait_for(lock, std::chrono::milliseconds(backoff), [this] { return stop_.load(); });
+        backoff = std::min(backoff * 2, config_.connection.reconnect_max);
+        continue;
+      }
+      log::Info("output: connected to " + config_.connection.broker + "; publishing from outbox entry " +
+                std::to_string(acked_ + 1));
+      warned = false;
+      backoff = config_.connection.reconnect_min;
+    }
+    if (PublishBatch()) continue;
+    std::unique_lock lock(mu_);
+    if (!woken_) wake_.wait_for(lock, kIdleWait);
+    woken_ = false;
+  }
+}
+
+bool Uplink::PublishBatch() {
+  std::vector<Row> rows;
+  {
+    auto db = sqlite::Database::OpenReader(db_path_);
+    if (!db.ok()) return false;
+    auto q = db->Prepare("SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?");
+    if (!q.ok()) return false;
+    q->Bind(1, acked_.load());
+    q->Bind(2, config_.max_inflight);
+    for (;;) {
+      auto step = q->Step();
+      if (!step.ok() || *step == sqlite::StepResult::kDone) break;
+      rows.push_back({q->ColumnInt64(0), std::string(q->ColumnText(1)), std::string(q->ColumnBlob(2))});
+    }
+  }
+  if (rows.empty()) return false;
+  std::vector<mqtt::delivery_token_ptr> tokens;
+  try {
+    for (const Row& r : rows) {
+      tokens.push_back(client_->publish(r.topic, r.payload.data(), r.payload.size(), 1, false));
+    }
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      // In short steps, so Stop() is never held up for long.
+      const auto deadline = std::chrono::steady_clock::now() + kAckWait;
+      while (!tokens[i]->wait_for(std::chrono::milliseconds(200))) {
+        if (stop_) return false;
+        if (std::chrono::steady_clock::now() > deadline) {
+          throw mqtt::exception(MQTTASYNC_FAILURE, "no PUBACK within 30 s");
+        }
+      }
+      acked_ = rows[i].id;
+      ++published_;
+    }
+  } catch (const std::exception& e) {
+    log::Warning(std::string("output: publish failed: ") + e.what() +
+                 "; resending from outbox entry " + std::to_string(acked_ + 1));
+    try {
+      client_->disconnect()->wait_for(std::chrono::seconds(2));
+    } catch (const std::exception&) {
+    }
+    connected_ = false;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace tidemark

@@ -1,0 +1,77 @@
+// Uplink: publishes the outbox (final windows, optionally late records, written by StateStore
+// in the same transaction as the message that produced them) to the upstream broker of
+// [output], at QoS 1, oldest first, with up to `max_inflight` messages awaiting PUBACK. It
+// reads the outbox through its own read-only connection and only reports how far the upstream
+// broker has acknowledged (acked()); the ingest thread deletes those rows (the database keeps
+// one writer). After an outage or a restart it resends from the oldest unacknowledged row:
+// at-least-once, each window identified by pipeline, device and start.
+//
+// Threading: Start()/Stop() from the main thread; a thread of its own publishes; acked(),
+// connected() and published() from any thread; Wake() from the ingest thread after a commit.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "gateway/config.h"
+#include "storage/state_store.h"
+
+namespace mqtt {
+class async_client;
+}
+
+namespace tidemark {
+
+// What [output] sends: a final window as the API's window object to `topic`, a late record as
+// the API's late-log object to `late_topic` (when `late`), {pipeline}/{device} replaced.
+class OutboxMessages final : public OutboxFormat {
+ public:
+  explicit OutboxMessages(OutputConfig config) : config_(std::move(config)) {}
+  bool Window(const PipelineSpec& spec, const WindowResult& window, std::string& topic,
+              std::string& payload) const override;
+  bool Late(const PipelineSpec& spec, const LateRecord& late, std::string& topic,
+            std::string& payload) const override;
+
+ private:
+  const OutputConfig config_;
+};
+
+class Uplink {
+ public:
+  // `acked` is where a previous run got to (StateStore::outbox_acked()).
+  Uplink(OutputConfig config, std::string db_path, std::int64_t acked);
+  ~Uplink();
+
+  void Start();
+  void Stop();
+  void Wake();
+
+  std::int64_t acked() const { return acked_; }
+  bool connected() const { return connected_; }
+  std::int64_t published() const { return published_; }
+
+ private:
+  struct Row;
+  void Run();
+  bool Connect();
+  // Publishes one batch; false when the connection failed (resend from acked_).
+  bool PublishBatch();
+
+  const OutputConfig config_;
+  const std::string db_path_;
+  std::unique_ptr<mqtt::async_client> client_;
+  std::atomic<std::int64_t> acked_;
+  std::atomic<std::int64_t> published_{0};
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool woken_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tidemark

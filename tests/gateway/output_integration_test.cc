@@ -1,0 +1,157 @@
+// [output] end to end (issue 6): final windows reach an upstream broker through the durable
+// outbox, with nothing lost across an uplink outage and a gateway crash during it. Real parts:
+// two mosquitto brokers (the devices' and the upstream one), the tidemark binary, Paho clients.
+#include <gtest/gtest.h>
+#include <mqtt/async_client.h>
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/gateway/gateway_harness.h"
+
+namespace tidemark::testing {
+namespace {
+
+using Json = nlohmann::json;
+constexpr std::int64_t kMinute = 60'000;
+
+// A subscriber on the upstream broker with a persistent session: it gets what was published
+// while it was disconnected too (the broker restarts with its persistence).
+class UpstreamSubscriber {
+ public:
+  explicit UpstreamSubscriber(const std::string& url) : client_(url, "central-consumer") {
+    client_.set_message_callback([this](mqtt::const_message_ptr m) {
+      std::lock_guard lock(mu_);
+      messages_.emplace_back(m->get_topic(), m->to_string());
+    });
+    client_.set_connected_handler([this](const std::string&) {
+      try {
+        client_.subscribe("tidemark/#", 1);
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  bool Connect() {
+    auto options = mqtt::connect_options_builder()
+                       .clean_session(false)
+                       .automatic_reconnect(std::chrono::milliseconds(200), std::chrono::seconds(1))
+                       .finalize();
+    try {
+      client_.connect(options)->wait_for(std::chrono::seconds(10));
+    } catch (const std::exception&) {
+      return false;
+    }
+    return client_.is_connected();
+  }
+  ~UpstreamSubscriber() {
+    try {
+      if (client_.is_connected()) client_.disconnect()->wait_for(std::chrono::seconds(2));
+    } catch (const std::exception&) {
+    }
+  }
+  // Distinct windows received: "device start" -> the message.
+  std::map<std::string, Json> Windows() {
+    std::lock_guard lock(mu_);
+    std::map<std::string, Json> out;
+    for (const auto& [topic, payload] : messages_) {
+      Json w = Json::parse(payload, nullptr, false);
+      if (w.is_object()) out[w.value("device", "") + " " + w.value("start", "")] = w;
+    }
+    return out;
+  }
+  std::vector<std::string> Topics() {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& m : messages_) out.push_back(m.first);
+    return out;
+  }
+  bool WaitForWindows(std::size_t n) {
+    for (int i = 0; i < 300; ++i) {
+      if (Windows().size() >= n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+ private:
+  mqtt::async_client client_;
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> messages_;
+};
+
+std::string Reading(const std::string& device, std::int64_t t) {
+  return Json{{"deviceId", device}, {"eventTime", t}, {"temperature", 20}}.dump();
+}
+
+// Acknowledged rows leave the outbox (within a few ticks).
+bool OutboxDrains(const std::string& db_path) {
+  for (int k = 0; k < 50; ++k) {
+    if (QueryInt(db_path, "SELECT count(*) FROM outbox") == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+TEST(OutputIntegrationTest, WindowsReachUpstreamAcrossAnOutageAndACrash) {
+  TempDir dir("tidemark_output");
+  std::filesystem::create_directories(dir / "local");
+  std::filesystem::create_directories(dir / "central");
+  std::filesystem::create_directories(dir / "gateway");
+  Mosquitto local(dir / "local"), central(dir / "central");
+  ASSERT_TRUE(local.Start()) << local.Log();
+  ASSERT_TRUE(central.Start()) << central.Log();
+  const std::string config = "[output]\nbroker = \"" + central.url() +
+                             "\"\nclient_id = \"uplink-test\"\nreconnect_min = \"1s\"\n"
+                             "reconnect_max = \"1s\"\n\n"
+                             "[[pipeline]]\nname = \"counts\"\nwindow = \"10 minutes\"\n"
+                             "aggregates = { n = \"count()\" }\n";
+  const std::int64_t base = FloorTo(NowMillis(), 10 * kMinute) - 3 * 60 * kMinute;
+  UpstreamSubscriber consumer(central.url());
+  ASSERT_TRUE(consumer.Connect());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // subscribed
+  Publisher pub(local.url());
+  ASSERT_TRUE(pub.Connect());
+  {
+    Gateway gw(dir / "gateway", local.url(), config);
+    ASSERT_TRUE(gw.Start()) << gw.Log();
+    // Window 0 closes when the reading at 11 min arrives (watermark 0s): one window upstream.
+    ASSERT_TRUE(pub.Publish("devices/a/telemetry",
+                            {Reading("a", base + kMinute), Reading("a", base + 2 * kMinute),
+                             Reading("a", base + 11 * kMinute)}));
+    ASSERT_TRUE(consumer.WaitForWindows(1)) << gw.Log();
+    ASSERT_TRUE(OutboxDrains(gw.db_path())) << "acknowledged rows are deleted at the next tick";
+    // The uplink goes down; three more windows close and wait in the outbox.
+    central.Stop();
+    ASSERT_TRUE(pub.Publish("devices/a/telemetry",
+                            {Reading("a", base + 21 * kMinute), Reading("a", base + 31 * kMinute),
+                             Reading("a", base + 41 * kMinute)}));
+    ASSERT_TRUE(WaitForLogged(gw.db_path(), 6, std::chrono::seconds(20)));
+    EXPECT_EQ(QueryInt(gw.db_path(), "SELECT count(*) FROM outbox"), 3) << gw.Log();
+    gw.Kill();  // a crash during the outage: the outbox is on disk
+  }
+  Gateway gw(dir / "gateway", local.url(), config);
+  ASSERT_TRUE(gw.Start()) << gw.Log();
+  ASSERT_TRUE(pub.Publish("devices/a/telemetry", {Reading("a", base + 51 * kMinute)}));  // one more
+  ASSERT_TRUE(central.Start()) << central.Log();
+  ASSERT_TRUE(consumer.WaitForWindows(5)) << gw.Log();
+  const auto windows = consumer.Windows();
+  ASSERT_EQ(windows.size(), 5u);
+  const std::int64_t expected_n[] = {2, 1, 1, 1, 1};
+  int i = 0;
+  for (const auto& [key, w] : windows) {  // keys sort by start within device "a"
+    EXPECT_EQ(w["pipeline"], "counts");
+    EXPECT_EQ(w["status"], "final");
+    EXPECT_EQ(w["values"]["n"], expected_n[i]) << key;
+    ++i;
+  }
+  for (const std::string& topic : consumer.Topics()) EXPECT_EQ(topic, "tidemark/counts/a");
+  EXPECT_TRUE(OutboxDrains(gw.db_path()));
+  EXPECT_EQ(gw.Stop(), 0);
+  local.Stop();
+  central.Stop();
+}
+
+}  // namespace
+}  // namespace tidemark::testing
