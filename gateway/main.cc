@@ -31,32 +31,46 @@ CLI::App* AddSimulate(CLI::App& app, SimulateArgs& a) {
   CLI::App* sub = app.add_subcommand(
       "simulate", "publish simulated device telemetry (event time, delays, skew, bad payloads)");
   sub->add_option("--broker", a.publish.broker, "MQTT broker URI")->capture_default_str();
-  sub->add_option("--devices", a.devices, "number of devices: delhi-01 (on time), sydney-01 "
+  sub->add_option("--devices", a.devices,
+                  "number of devices: delhi-01 (on time), sydney-01 "
                   "(10 minutes late), berlin-01 (clock 90 s fast), more with small delays")
-      ->capture_default_str()->check(CLI::Range(1, 100000));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   sub->add_option("--rate", a.sim.rate, "messages per second of wall time, all devices together")
-      ->capture_default_str()->check(CLI::Range(0.001, 1e6));
-  sub->add_option("--speed", a.sim.speed, "simulated (event) time per wall time; 60: an hour a "
-                  "minute")->capture_default_str()->check(CLI::Range(0.001, 1e6));
-  sub->add_option("--duration", a.duration, "wall time to run, e.g. \"30s\" (default: until "
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 1e6));
+  sub->add_option("--speed", a.sim.speed,
+                  "simulated (event) time per wall time; 60: an hour a "
+                  "minute")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 1e6));
+  sub->add_option("--duration", a.duration,
+                  "wall time to run, e.g. \"30s\" (default: until "
                   "SIGINT/SIGTERM)");
-  sub->add_option("--backlog", a.backlog, "start simulated time this far in the past (default: "
+  sub->add_option("--backlog", a.backlog,
+                  "start simulated time this far in the past (default: "
                   "(speed-1) x duration, or x 10 minutes without --duration)");
   sub->add_option("--topic-prefix", a.sim.topic_prefix, "topics are PREFIX/<device>/telemetry")
       ->capture_default_str();
   sub->add_option("--seed", a.seed, "random seed (default: random, logged)");
   sub->add_option("--bad-rate", a.sim.bad_rate, "fraction of malformed payloads")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--burst-every", a.burst_every, "mean simulated time between a device's "
-                  "out-of-order bursts; \"0s\": none")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--burst-every", a.burst_every,
+                  "mean simulated time between a device's "
+                  "out-of-order bursts; \"0s\": none")
+      ->capture_default_str();
   sub->add_option("--client-id", a.publish.client_id, "MQTT client id (default tidemark-sim-PID)");
-  sub->add_option("--qos", a.publish.qos, "MQTT QoS")->capture_default_str()->check(CLI::Range(0, 1));
+  sub->add_option("--qos", a.publish.qos, "MQTT QoS")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1));
   return sub;
 }
 
 int RunSimulate(SimulateArgs& a) {
   using tidemark::ParseDuration;
-  const auto duration = [](const std::string& flag, const std::string& text, tidemark::Millis& out) {
+  const auto duration = [](const std::string& flag, const std::string& text,
+                           tidemark::Millis& out) {
     if (text.empty()) return true;
     auto d = ParseDuration(text);
     if (!d.ok()) {
@@ -72,8 +86,8 @@ int RunSimulate(SimulateArgs& a) {
       !duration("--burst-every", a.burst_every, a.sim.burst_every)) {
     return 2;
   }
-  a.sim.backlog = backlog >= 0 ? backlog
-                               : tidemark::sim::DefaultBacklog(a.sim.speed, a.publish.duration);
+  a.sim.backlog =
+      backlog >= 0 ? backlog : tidemark::sim::DefaultBacklog(a.sim.speed, a.publish.duration);
   a.sim.devices = tidemark::sim::DefaultProfiles(a.devices);
   a.sim.seed = a.seed != 0 ? a.seed : std::random_device{}();
   return tidemark::sim::RunSimulate(std::move(a.sim), a.publish);
@@ -100,8 +114,11 @@ int main(int argc, char** argv) {
   tidemark::demo::Options demo_options;
   CLI::App* demo = app.add_subcommand(
       "demo", "run mosquitto, the gateway and the simulator together (Ctrl-C stops them)");
-  demo->add_option("--port-http", demo_options.http_port, "dashboard port on 127.0.0.1 (a free "
-                   "one if taken)")->capture_default_str()->check(CLI::Range(1, 65535));
+  demo->add_option("--port-http", demo_options.http_port,
+                   "dashboard port on 127.0.0.1 (a free "
+                   "one if taken)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
   demo->add_option("--keep", demo_options.keep_dir, "use this directory and keep its files");
   try {
     app.parse(argc, argv);

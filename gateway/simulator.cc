@@ -16,11 +16,11 @@ struct City {
 
 // Devices 3.. take these in turn (then "sensor-NN"); 0-2 are Delhi, Sydney and Berlin.
 constexpr City kCities[] = {
-    {"saopaulo", -3, 22},  {"nairobi", 3, 19},   {"tokyo", 9, 16},     {"chicago", -6, 9},
-    {"lagos", 1, 28},      {"oslo", 1, 5},        {"lima", -5, 19},     {"cairo", 2, 23},
-    {"mumbai", 5.5, 28},   {"seoul", 9, 13},      {"toronto", -5, 8},   {"madrid", 1, 16},
-    {"jakarta", 7, 28},    {"denver", -7, 10},    {"auckland", 12, 15}, {"reykjavik", 0, 5},
-    {"dubai", 4, 29},      {"santiago", -4, 15},  {"hanoi", 7, 24},     {"perth", 8, 19},
+    {"saopaulo", -3, 22}, {"nairobi", 3, 19},   {"tokyo", 9, 16},     {"chicago", -6, 9},
+    {"lagos", 1, 28},     {"oslo", 1, 5},       {"lima", -5, 19},     {"cairo", 2, 23},
+    {"mumbai", 5.5, 28},  {"seoul", 9, 13},     {"toronto", -5, 8},   {"madrid", 1, 16},
+    {"jakarta", 7, 28},   {"denver", -7, 10},   {"auckland", 12, 15}, {"reykjavik", 0, 5},
+    {"dubai", 4, 29},     {"santiago", -4, 15}, {"hanoi", 7, 24},     {"perth", 8, 19},
 };
 
 std::string Numbered(const std::string& prefix, int n) {
@@ -68,8 +68,7 @@ TimeMap::TimeMap(Millis wall_start, Millis backlog, double speed)
     : wall0_(wall_start), sim0_(wall_start - std::max<Millis>(backlog, 0)), speed_(speed) {}
 
 Millis TimeMap::ToSim(Millis wall) const {
-  const double linear =
-      static_cast<double>(sim0_) + speed_ * static_cast<double>(wall - wall0_);
+  const double linear = static_cast<double>(sim0_) + speed_ * static_cast<double>(wall - wall0_);
   return std::min(static_cast<Millis>(std::floor(linear)), wall);
 }
 
@@ -86,8 +85,7 @@ Millis TimeMap::live_from() const {
       (speed_ * static_cast<double>(wall0_) - static_cast<double>(sim0_)) / (speed_ - 1)));
 }
 
-std::string Payload(const std::string& device, Millis event_time, double temperature,
-                    BadKind bad) {
+std::string Payload(const std::string& device, Millis event_time, double temperature, BadKind bad) {
   char temp[32];
   std::snprintf(temp, sizeof temp, "%.1f", temperature);
   const std::string id = "{\"deviceId\":\"" + device + "\"";
@@ -111,9 +109,7 @@ Simulator::Simulator(Options options, Millis wall_start)
       rng_(options_.seed),
       state_(options_.devices.size()) {}
 
-double Simulator::Uniform() {
-  return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
-}
+double Simulator::Uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
 double Simulator::Normal() {  // Box-Muller; deterministic across standard libraries
   const double u1 = 1.0 - Uniform();
@@ -125,8 +121,8 @@ double Simulator::Temperature(const DeviceProfile& p, Millis t) {
   const double hours = static_cast<double>(t) / static_cast<double>(kHour) + p.utc_offset_h;
   const double local = hours - 24.0 * std::floor(hours / 24.0);
   // Warmest at 15:00 local time, coolest at 03:00; a little sensor noise.
-  const double v = p.base_temp + 6.0 * std::sin(2.0 * std::numbers::pi * (local - 9.0) / 24.0) +
-                   0.3 * Normal();
+  const double v =
+      p.base_temp + 6.0 * std::sin(2.0 * std::numbers::pi * (local - 9.0) / 24.0) + 0.3 * Normal();
   return std::round(v * 10.0) / 10.0;
 }
 
@@ -150,7 +146,8 @@ void Simulator::TakeReading(std::int64_t index) {
   };
   std::uint64_t order = 0;
   if (m.read_at >= st.burst_until && options_.burst_every > 0) {
-    // A burst starts with probability (this device's simulated time between readings) / burst_every.
+    // A burst starts with probability (this device's simulated time between readings) /
+    // burst_every.
     const Millis next_wall = wall + static_cast<Millis>(period * static_cast<double>(n));
     const double interval =
         static_cast<double>(std::max<Millis>(time_.ToSim(next_wall) - m.read_at, 0));
@@ -169,8 +166,9 @@ void Simulator::TakeReading(std::int64_t index) {
   }
   if (options_.bad_rate > 0 && Uniform() < options_.bad_rate) {
     const int kind = std::min(2, static_cast<int>(Uniform() * 3.0));
-    m.bad = kind == 0 ? BadKind::kNotJson
-                      : kind == 1 ? BadKind::kMissingTime : BadKind::kStringTemperature;
+    m.bad = kind == 0   ? BadKind::kNotJson
+            : kind == 1 ? BadKind::kMissingTime
+                        : BadKind::kStringTemperature;
   }
   m.payload = Payload(p.name, m.event_time, m.temperature, m.bad);
   m.send_at = std::max(time_.ToWall(send_sim), wall);
@@ -180,8 +178,8 @@ void Simulator::TakeReading(std::int64_t index) {
 std::vector<Message> Simulator::Due(Millis wall_now) {
   const double period = 1000.0 / options_.rate;
   for (;;) {
-    const Millis at = time_.wall_start() + static_cast<Millis>(std::floor(
-                                               static_cast<double>(next_reading_) * period));
+    const Millis at = time_.wall_start() +
+                      static_cast<Millis>(std::floor(static_cast<double>(next_reading_) * period));
     if (at > wall_now) break;
     TakeReading(next_reading_++);
   }

@@ -31,10 +31,10 @@
 namespace tidemark::sim {
 
 struct DeviceProfile {
-  std::string name;      // deviceId and topic level, e.g. "sydney-01"
-  Millis delay = 0;      // network delay, in simulated time
-  Millis jitter = 0;     // extra delay, uniform in [0, jitter]
-  Millis skew = 0;       // the device clock minus true time (positive: runs ahead)
+  std::string name;         // deviceId and topic level, e.g. "sydney-01"
+  Millis delay = 0;         // network delay, in simulated time
+  Millis jitter = 0;        // extra delay, uniform in [0, jitter]
+  Millis skew = 0;          // the device clock minus true time (positive: runs ahead)
   double utc_offset_h = 0;  // local time zone: the temperature follows the local time of day
   double base_temp = 20;    // daily mean temperature, °C
 };
@@ -133,7 +133,6 @@ class Simulator {
 };
 
 // The payload of a reading, well-formed or malformed as `bad` says.
-std::string Payload(const std::string& device, Millis event_time, double temperature,
-                    BadKind bad);
+std::string Payload(const std::string& device, Millis event_time, double temperature, BadKind bad);
 
 }  // namespace tidemark::sim

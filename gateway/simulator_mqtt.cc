@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <deque>
 #include <thread>
@@ -23,6 +23,12 @@ Millis WallNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 std::string Ago(Millis d) { return d <= 0 ? "now" : FormatDuration(d - d % kSecond) + " ago"; }
@@ -53,9 +59,8 @@ struct Counters {
 }  // namespace
 
 int RunSimulate(Options options, const PublishOptions& publish) {
-  std::string client_id = publish.client_id.empty()
-                              ? "tidemark-sim-" + std::to_string(getpid())
-                              : publish.client_id;
+  std::string client_id =
+      publish.client_id.empty() ? "tidemark-sim-" + std::to_string(getpid()) : publish.client_id;
   struct sigaction action {};
   action.sa_handler = OnSignal;
   sigemptyset(&action.sa_mask);
@@ -65,8 +70,8 @@ int RunSimulate(Options options, const PublishOptions& publish) {
 
   std::unique_ptr<mqtt::async_client> client;
   try {
-    client = std::make_unique<mqtt::async_client>(
-        publish.broker, client_id, mqtt::create_options(MQTTVERSION_3_1_1), nullptr);
+    client = std::make_unique<mqtt::async_client>(publish.broker, client_id,
+                                                  mqtt::create_options(MQTTVERSION_3_1_1), nullptr);
     client->set_connection_lost_handler([](const std::string& cause) {
       try {
         log::Warning("simulate: connection lost" + (cause.empty() ? "" : ": " + cause) +
@@ -101,20 +106,22 @@ int RunSimulate(Options options, const PublishOptions& publish) {
   const Millis start = WallNow();
   Simulator sim(std::move(options), start);
   const Options& o = sim.options();
+  const TimeMap& t = sim.time();
+  std::string live;
+  if (t.live_from() > start && t.live_from() < kMaxTime) {
+    live = ", runs live (1x) from " + FormatRfc3339(t.live_from());
+  }
   log::Info("simulate: connected to " + publish.broker + "; " + std::to_string(o.devices.size()) +
-            " devices, " + std::to_string(o.rate) + " msg/s, speed " + std::to_string(o.speed) +
-            "x, seed " + std::to_string(o.seed) + "; simulated time starts " +
-            FormatRfc3339(sim.time().sim_start()) + " (" + Ago(start - sim.time().sim_start()) +
-            ")" +
-            (sim.time().live_from() > start && sim.time().live_from() < kMaxTime
-                 ? ", runs live (1x) from " + FormatRfc3339(sim.time().live_from())
-                 : ""));
+            " devices, " + Number(o.rate) + " msg/s, speed " + Number(o.speed) + "x, seed " +
+            std::to_string(o.seed) + "; simulated time starts " + FormatRfc3339(t.sim_start()) +
+            " (" + Ago(start - t.sim_start()) + ")" + live);
   LogProfiles(o);
 
   Counters c;
   std::deque<mqtt::delivery_token_ptr> outstanding;
   const auto settle = [&](std::size_t keep) {
-    while (outstanding.size() > keep || (!outstanding.empty() && outstanding.front()->is_complete())) {
+    while (outstanding.size() > keep ||
+           (!outstanding.empty() && outstanding.front()->is_complete())) {
       try {
         if (!outstanding.front()->wait_for(std::chrono::seconds(5))) ++c.failed;
       } catch (const std::exception&) {
@@ -129,8 +136,8 @@ int RunSimulate(Options options, const PublishOptions& publish) {
     const Millis now = std::min(WallNow(), end);
     for (Message& m : sim.Due(now)) {
       try {
-        outstanding.push_back(client->publish(m.topic, m.payload.data(), m.payload.size(),
-                                              publish.qos, false));
+        outstanding.push_back(
+            client->publish(m.topic, m.payload.data(), m.payload.size(), publish.qos, false));
         ++c.sent;
         if (m.bad != BadKind::kNone) ++c.bad;
         if (m.in_burst) ++c.burst;
@@ -147,10 +154,9 @@ int RunSimulate(Options options, const PublishOptions& publish) {
     if (now >= end) break;
     if (now >= next_report) {
       next_report += 10 * kSecond;
-      log::Info("simulate: " + std::to_string(c.sent) + " messages sent (" +
-                std::to_string(c.bad) + " malformed, " + std::to_string(c.burst) +
-                " in out-of-order bursts); simulated time " +
-                FormatRfc3339(sim.time().ToSim(now)));
+      log::Info("simulate: " + std::to_string(c.sent) + " messages sent (" + std::to_string(c.bad) +
+                " malformed, " + std::to_string(c.burst) +
+                " in out-of-order bursts); simulated time " + FormatRfc3339(sim.time().ToSim(now)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -161,11 +167,12 @@ int RunSimulate(Options options, const PublishOptions& publish) {
     log::Warning(std::string("simulate: disconnect: ") + e.what());
   }
   const Millis ran = WallNow() - start;
-  std::printf("simulate: published %lld messages (%lld malformed, %lld in out-of-order bursts, "
-              "%lld failed) from %zu devices in %s",
-              static_cast<long long>(c.sent), static_cast<long long>(c.bad),
-              static_cast<long long>(c.burst), static_cast<long long>(c.failed),
-              o.devices.size(), FormatDuration(ran - ran % 100).c_str());
+  std::printf(
+      "simulate: published %lld messages (%lld malformed, %lld in out-of-order bursts, "
+      "%lld failed) from %zu devices in %s",
+      static_cast<long long>(c.sent), static_cast<long long>(c.bad),
+      static_cast<long long>(c.burst), static_cast<long long>(c.failed), o.devices.size(),
+      FormatDuration(ran - ran % 100).c_str());
   if (c.first_event <= c.last_event) {
     std::printf("; event time %s .. %s", FormatRfc3339(c.first_event).c_str(),
                 FormatRfc3339(c.last_event).c_str());

@@ -122,9 +122,9 @@ TEST_F(DemoTest, KeepDirKeepsTheFilesAndATakenPortIsReplaced) {
   const int taken = ntohs(addr.sin_port);
 
   const fs::path keep = dir_ / "kept";
-  Process demo({TIDEMARK_BINARY, "demo", "--port-http", std::to_string(taken), "--keep",
-                keep.string()},
-               dir_ / "demo.log");
+  Process demo(
+      {TIDEMARK_BINARY, "demo", "--port-http", std::to_string(taken), "--keep", keep.string()},
+      dir_ / "demo.log");
   const int port = DashboardPort(demo);
   ASSERT_GT(port, 0) << demo.Log();
   EXPECT_NE(port, taken);

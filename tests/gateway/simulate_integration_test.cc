@@ -96,7 +96,10 @@ TEST(SimulateIntegrationTest, SydneyLandsInItsEventTimeWindowsAndBadPayloadsAreR
   ASSERT_EQ(sim.Wait(std::chrono::seconds(40)), 0) << sim.Log();
   std::smatch m;
   const std::string log = sim.Log();
-  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(published (\d+) messages \((\d+) malformed, (\d+) in out-of-order bursts, 0 failed\))")))
+  ASSERT_TRUE(std::regex_search(
+      log, m,
+      std::regex(
+          R"(published (\d+) messages \((\d+) malformed, (\d+) in out-of-order bursts, 0 failed\))")))
       << log;
   const auto published = static_cast<std::size_t>(std::stoll(m[1]));
   const std::int64_t malformed = std::stoll(m[2]);

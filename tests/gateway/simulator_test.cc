@@ -130,7 +130,7 @@ TEST(SimulatorTest, EventTimeNeverAheadOfTheWallClockBeyondTheSkew) {
       EXPECT_LE(m.event_time, m.send_at);
     }
   }
-  EXPECT_LE(max_ahead, 90 * kSecond);                 // berlin-01's fast clock
+  EXPECT_LE(max_ahead, 90 * kSecond);                   // berlin-01's fast clock
   EXPECT_LT(max_ahead, InputConfig{}.max_future_skew);  // never rejected as future_time
   EXPECT_GT(max_ahead, 0);
 }
@@ -193,7 +193,8 @@ TEST(SimulatorTest, BadPayloadRateAndKinds) {
         break;
     }
   }
-  const double bad = static_cast<double>(msgs.size() - static_cast<std::size_t>(kinds[BadKind::kNone]));
+  const double bad =
+      static_cast<double>(msgs.size() - static_cast<std::size_t>(kinds[BadKind::kNone]));
   EXPECT_NEAR(bad / static_cast<double>(msgs.size()), 0.1, 0.015);
   EXPECT_GT(kinds[BadKind::kNotJson], 200);
   EXPECT_GT(kinds[BadKind::kMissingTime], 200);
