@@ -119,11 +119,18 @@ int RunSimulate(Options options, const PublishOptions& publish) {
 
   Counters c;
   std::deque<mqtt::delivery_token_ptr> outstanding;
-  const auto settle = [&](std::size_t keep) {
+  // Drops acknowledged tokens and waits while more than `keep` are outstanding, each at most
+  // until `deadline` (so a dead broker cannot hold the loop or the shutdown for long).
+  const auto settle = [&](std::size_t keep, std::chrono::steady_clock::time_point deadline) {
     while (outstanding.size() > keep ||
            (!outstanding.empty() && outstanding.front()->is_complete())) {
       try {
-        if (!outstanding.front()->wait_for(std::chrono::seconds(5))) ++c.failed;
+        const auto left = std::max(deadline - std::chrono::steady_clock::now(),
+                                   std::chrono::steady_clock::duration::zero());
+        if (!outstanding.front()->wait_for(
+                std::chrono::duration_cast<std::chrono::milliseconds>(left))) {
+          ++c.failed;
+        }
       } catch (const std::exception&) {
         ++c.failed;
       }
@@ -148,9 +155,9 @@ int RunSimulate(Options options, const PublishOptions& publish) {
       } catch (const std::exception&) {
         ++c.failed;  // not connected: the reading is lost, as on a real network
       }
-      settle(4096);
+      settle(4096, std::chrono::steady_clock::now() + std::chrono::seconds(5));
     }
-    settle(4096);
+    settle(4096, std::chrono::steady_clock::now() + std::chrono::seconds(5));
     if (now >= end) break;
     if (now >= next_report) {
       next_report += 10 * kSecond;
@@ -160,7 +167,7 @@ int RunSimulate(Options options, const PublishOptions& publish) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  settle(0);
+  settle(0, std::chrono::steady_clock::now() + std::chrono::seconds(5));
   try {
     client->disconnect()->wait_for(std::chrono::seconds(5));
   } catch (const std::exception& e) {
