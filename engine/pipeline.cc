@@ -1,5 +1,7 @@
 #include "engine/pipeline.h"
 
+#include <charconv>
+#include <cmath>
 #include <set>
 
 namespace tidemark {
@@ -25,6 +27,30 @@ std::optional<Error> ValidatePipeline(const PipelineSpec& spec) {
     if (!aliases.insert(a.alias).second) return fail("aggregate alias \"" + a.alias + "\" twice");
   }
   return std::nullopt;
+}
+
+std::string ValuesJson(const PipelineSpec& spec, const std::vector<std::optional<double>>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size() && i < spec.aggregates.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : spec.aggregates[i].alias) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\":";
+    const std::optional<double>& v = values[i];
+    if (!v || !std::isfinite(*v)) {
+      out += "null";
+      continue;
+    }
+    char buf[32];
+    auto [end, ec] = spec.aggregates[i].OutputType() == "long"
+                         ? std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(*v))
+                         : std::to_chars(buf, buf + sizeof buf, *v);
+    out.append(buf, end);
+  }
+  return out + "}";
 }
 
 }  // namespace tidemark

@@ -31,4 +31,10 @@ struct PipelineSpec {
 // Empty when the spec is usable; otherwise what is wrong, naming the pipeline.
 std::optional<Error> ValidatePipeline(const PipelineSpec& spec);
 
+// A window's values (one per aggregate, in spec order) as a JSON object text keyed by alias:
+// {"avg_temp":21.5,"readings":3}; null for SQL null (and non-finite values); counts as
+// integers. The form storage/ keeps in windows.vals and the HTTP API, the stream and [output]
+// serve. Aliases are plain names (ParseAggregate checks them); '"' and '\\' are escaped anyway.
+std::string ValuesJson(const PipelineSpec& spec, const std::vector<std::optional<double>>& values);
+
 }  // namespace tidemark

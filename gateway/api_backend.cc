@@ -189,9 +189,8 @@ void FeedPublisher::OnWindow(const PipelineSpec& spec, const WindowResult& w) {
                        w.final ? std::string(ClosedByName(w.closed_by)) : std::string(),
                        w.final ? std::optional<Millis>(w.closed_at) : std::nullopt,
                        w.records,
-                       web::ValuesJsonText(spec, w.values)};
-  feed_.Publish(web::WindowJson(item).dump(-1, ' ', false,
-                                           nlohmann::ordered_json::error_handler_t::replace));
+                       ValuesJson(spec, w.values)};
+  feed_.Publish(web::WindowJsonText(item));
 }
 
 }  // namespace tidemark

@@ -34,9 +34,9 @@ std::string Dump(const nlohmann::ordered_json& j) {
 bool OutboxMessages::Window(const PipelineSpec& spec, const WindowResult& w, std::string& topic,
                             std::string& payload) const {
   topic = Expand(config_.topic, spec.name, w.device);
-  payload = Dump(web::WindowJson({spec.name, w.device, w.window.start, w.window.end, true,
-                                  std::string(ClosedByName(w.closed_by)), w.closed_at, w.records,
-                                  web::ValuesJsonText(spec, w.values)}));
+  payload = web::WindowJsonText({spec.name, w.device, w.window.start, w.window.end, true,
+                                 std::string(ClosedByName(w.closed_by)), w.closed_at, w.records,
+                                 ValuesJson(spec, w.values)});
   return true;
 }
 

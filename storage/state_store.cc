@@ -26,26 +26,6 @@ Status Corrupt(const std::string& what) { return {sqlite::codes::kCorrupt, what}
 
 std::int64_t AsInt(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 
-// JSON object text of a window's values: {"avg_temp":21.5,"readings":3}; null for SQL null.
-std::string ValuesJson(const PipelineSpec& spec, const std::vector<std::optional<double>>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size() && i < spec.aggregates.size(); ++i) {
-    if (i) out += ',';
-    out += '"' + spec.aggregates[i].alias + "\":";
-    const std::optional<double>& v = values[i];
-    if (!v || !std::isfinite(*v)) {
-      out += "null";
-      continue;
-    }
-    char buf[32];
-    auto [end, ec] = spec.aggregates[i].OutputType() == "long"
-                         ? std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(*v))
-                         : std::to_chars(buf, buf + sizeof buf, *v);
-    out.append(buf, end);
-  }
-  return out + "}";
-}
-
 std::string EncodeRejected(RejectReason reason, std::string_view device) {
   std::string out(1, static_cast<char>(reason));
   out.append(device);

@@ -177,14 +177,19 @@ Reply Api::Windows(const Params& p) const {
   if (!q.ok()) return q.error();
   Result<WindowsPage> page = data_.Windows(wq);
   if (!page.ok()) return Problem(500, page.error());
-  json items = json::array();
-  for (const WindowItem& w : page->items) items.push_back(WindowJson(w));
-  json body = PageOf("windows", std::move(items));
+  std::string body = "{\"windows\":[";
+  for (std::size_t i = 0; i < page->items.size(); ++i) {
+    if (i) body += ',';
+    body += WindowJsonText(page->items[i]);
+  }
+  body += ']';
   if (page->next) {
     const WindowCursor& c = *page->next;
-    body["next_page_token"] = EncodePageToken(json::array({"w", c.pipeline, c.device, c.start, c.end}));
+    body += ",\"next_page_token\":\"" +
+            EncodePageToken(json::array({"w", c.pipeline, c.device, c.start, c.end})) + '"';
   }
-  return JsonReply(body);
+  body += '}';
+  return {200, "application/json", std::move(body)};
 }
 
 Reply Api::Devices(const Params& p) const {

@@ -12,18 +12,45 @@ json TimeJson(std::optional<Millis> t) {
   return FormatRfc3339(*t);
 }
 
-json WindowJson(const WindowItem& w) {
-  json j = {{"pipeline", w.pipeline},     {"device", w.device},
-            {"start", TimeJson(w.start)}, {"end", TimeJson(w.end)},
-            {"status", w.final ? "final" : "open"}};
+namespace {
+
+// A JSON string literal; invalid UTF-8 becomes U+FFFD.
+void AppendString(std::string& out, std::string_view text) {
+  out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void AppendTime(std::string& out, std::optional<Millis> t) {
+  const json j = TimeJson(t);
+  out += j.is_null() ? std::string("null") : '"' + j.get<std::string>() + '"';
+}
+
+}  // namespace
+
+std::string WindowJsonText(const WindowItem& w) {
+  std::string out;
+  out.reserve(160 + w.pipeline.size() + w.device.size() + w.values_json.size());
+  out += "{\"pipeline\":";
+  AppendString(out, w.pipeline);
+  out += ",\"device\":";
+  AppendString(out, w.device);
+  out += ",\"start\":";
+  AppendTime(out, w.start);
+  out += ",\"end\":";
+  AppendTime(out, w.end);
+  out += w.final ? ",\"status\":\"final\"" : ",\"status\":\"open\"";
   if (w.final) {
-    j["closed_by"] = w.closed_by;
-    j["closed_at"] = TimeJson(w.closed_at);
+    out += ",\"closed_by\":";
+    AppendString(out, w.closed_by);
+    out += ",\"closed_at\":";
+    AppendTime(out, w.closed_at);
   }
-  j["records"] = w.records;
-  json values = json::parse(w.values_json, nullptr, /*allow_exceptions=*/false);
-  j["values"] = values.is_object() ? std::move(values) : json::object();
-  return j;
+  out += ",\"records\":" + std::to_string(w.records) + ",\"values\":";
+  // values_json is our own object text (engine ValuesJson, via storage/); anything else is {}.
+  const bool object = w.values_json.size() >= 2 && w.values_json.front() == '{' &&
+                      w.values_json.back() == '}';
+  out += object ? w.values_json : std::string("{}");
+  out += '}';
+  return out;
 }
 
 json LateJson(const LateItem& l) {
@@ -80,24 +107,6 @@ json PipelineJson(const PipelineSpec& spec) {
           {"dedup", spec.dedup},
           {"aggregates", aggregates},
           {"schema", schema}};
-}
-
-std::string ValuesJsonText(const PipelineSpec& spec, const std::vector<std::optional<double>>& v) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < v.size() && i < spec.aggregates.size(); ++i) {
-    if (i) out += ',';
-    out += json(spec.aggregates[i].alias).dump() + ':';
-    if (!v[i] || !std::isfinite(*v[i])) {
-      out += "null";
-      continue;
-    }
-    char buf[32];
-    auto [end, ec] = spec.aggregates[i].OutputType() == "long"
-                         ? std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(*v[i]))
-                         : std::to_chars(buf, buf + sizeof buf, *v[i]);
-    out.append(buf, end);
-  }
-  return out + "}";
 }
 
 namespace {

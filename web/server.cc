@@ -76,7 +76,8 @@ Result<int> HttpServer::Start() {
   httplib::Server& s = *server_;
   const auto threads = static_cast<std::size_t>(options_.threads + options_.max_streams);
   const auto queue_max = static_cast<std::size_t>(options_.queue_max);
-  s.new_task_queue = [threads, queue_max] { return new WorkerPool(threads, queue_max); };
+  const int nice = options_.worker_nice;
+  s.new_task_queue = [threads, queue_max, nice] { return new WorkerPool(threads, queue_max, nice); };
   s.set_tcp_nodelay(true);
   s.set_socket_options([](socket_t sock) {
     int yes = 1;

@@ -41,6 +41,7 @@ struct ServerOptions {
   int read_timeout_s = 5;   // slow clients are cut off
   int write_timeout_s = 5;
   int keep_alive_s = 5;
+  int worker_nice = 10;     // HTTP workers' scheduling priority below the ingest thread's
   Millis heartbeat = 15 * kSecond;  // SSE comment line when no event came
 };
 

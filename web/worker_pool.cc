@@ -1,11 +1,15 @@
 #include "web/worker_pool.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace tidemark::web {
 namespace {
 thread_local bool tls_saturated = false;
 }  // namespace
 
-WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_max) : queue_max_(queue_max) {
+WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_max, int nice)
+    : queue_max_(queue_max), nice_(nice) {
   for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(main_, false); });
   threads_.emplace_back([this] { Work(overflow_, true); });
 }
@@ -36,6 +40,8 @@ bool WorkerPool::Saturated() { return tls_saturated; }
 
 void WorkerPool::Work(Queue& q, bool overflow) {
   tls_saturated = overflow;
+  // Linux: a thread id names just this thread. Failure (a seccomp filter) only costs priority.
+  if (nice_ != 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_);
   for (;;) {
     std::function<void()> fn;
     {

@@ -1,7 +1,9 @@
 // WorkerPool: cpp-httplib's TaskQueue with a bound. `threads` workers take accepted connections
 // from a queue of at most `queue_max`; when it is full, the connection goes to one overflow
 // thread that only answers 429 (Saturated() is true there), so a flood of clients costs a
-// short reply each instead of an unbounded queue of waiting sockets.
+// short reply each instead of an unbounded queue of waiting sockets. Workers lower their own
+// scheduling priority by `nice` (setpriority on the thread), so on a small box the ingest
+// thread wins the CPU when both want it: HTTP load must never slow ingest down.
 //
 // Threading: httplib's accept thread calls enqueue(); shutdown() once, from the thread that
 // stops the server.
@@ -20,7 +22,7 @@ namespace tidemark::web {
 
 class WorkerPool final : public httplib::TaskQueue {
  public:
-  WorkerPool(std::size_t threads, std::size_t queue_max);
+  WorkerPool(std::size_t threads, std::size_t queue_max, int nice);
   ~WorkerPool() override;
 
   void enqueue(std::function<void()> fn) override;
@@ -37,6 +39,7 @@ class WorkerPool final : public httplib::TaskQueue {
   void Work(Queue& q, bool overflow);
 
   const std::size_t queue_max_;
+  const int nice_;
   std::mutex mu_;
   bool shutdown_ = false;
   Queue main_, overflow_;
