@@ -30,6 +30,11 @@ dpkg-deb -e "$deb" "$work/control"
 grep -qx '/etc/tidemark/tidemark.toml' "$work/control/conffiles" || fail "the config is not a conffile"
 grep -q 'systemctl enable tidemark.service' "$work/control/postinst" || fail "postinst does not enable the unit"
 
+# Installable here: apt resolves the package's dependencies against this machine's archive
+# (a simulation: nothing is installed).
+apt-get install -s "$deb" >"$work/apt.log" 2>&1 || { cat "$work/apt.log"; fail "apt-get cannot install it"; }
+grep -q '^Inst tidemark ' "$work/apt.log" || { cat "$work/apt.log"; fail "apt-get would not install tidemark"; }
+
 root="$work/root"
 dpkg-deb -x "$deb" "$root"
 unit="$root/usr/lib/systemd/system/tidemark.service"

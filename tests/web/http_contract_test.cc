@@ -183,3 +183,28 @@ TEST_F(HttpApiTest, ReadinessFollowsTheBroker) {
 
 }  // namespace
 }  // namespace tidemark::testing
+
+namespace tidemark::testing {
+namespace {
+
+TEST_F(HttpApiTest, HttpsWithTheConfiguredCertificate) {
+  const auto cert = dir_ / "cert.pem", key = dir_ / "key.pem";
+  Process openssl({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                   "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                   key.string(), "-out", cert.string()},
+                  dir_ / "openssl.log");
+  ASSERT_EQ(openssl.Wait(std::chrono::seconds(60)), 0) << openssl.Log();
+  StartGateway("cert_file = \"" + cert.string() + "\"\nkey_file = \"" + key.string() + "\"\n");
+  httplib::SSLClient tls("127.0.0.1", http_port_);
+  tls.set_ca_cert_path(cert.string().c_str());
+  tls.enable_server_certificate_verification(true);
+  auto res = tls.Get("/api/v1/pipelines");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(Json::parse(res->body)["pipelines"].size(), 2u);
+  // Plain HTTP on the TLS port gets no API answer.
+  EXPECT_NE(Get("/api/v1/pipelines").status, 200);
+}
+
+}  // namespace
+}  // namespace tidemark::testing
