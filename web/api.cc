@@ -6,6 +6,7 @@
 #include <set>
 
 #include "web/api_json.h"
+#include "web/reply_cache.h"
 
 namespace tidemark::web {
 
@@ -146,9 +147,25 @@ Result<Millis> ParseTimeParam(std::string_view text) {
 }
 
 Api::Api(std::vector<PipelineSpec> pipelines, ApiData& data)
-    : pipelines_(std::move(pipelines)), data_(data) {}
+    : pipelines_(std::move(pipelines)),
+      data_(data),
+      windows_cache_(std::make_unique<ReplyCache>(kSecond, 256)) {}
+
+Api::~Api() = default;
 
 Reply Api::Windows(const Params& p) const {
+  // The query as a key: Params is ordered by name, and repeated names are rejected below.
+  std::string key;
+  for (const auto& [name, value] : p) key += name + '=' + value + '&';
+  if (key.size() <= 4096) {
+    if (std::optional<Reply> cached = windows_cache_->Get(key)) return *std::move(cached);
+  }
+  Reply reply = WindowsUncached(p);
+  if (reply.status == 200 && key.size() <= 4096) windows_cache_->Put(key, reply);
+  return reply;
+}
+
+Reply Api::WindowsUncached(const Params& p) const {
   Query q(p, {"pipeline", "device", "status", "from", "to", "page_size", "page_token"});
   WindowsQuery wq;
   wq.pipeline = q.Text("pipeline");

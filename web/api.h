@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -31,9 +32,12 @@ Reply JsonReply(const nlohmann::ordered_json& body, int status = 200);
 // Parses a time parameter: RFC 3339, or epoch milliseconds (digits, optional '-').
 Result<Millis> ParseTimeParam(std::string_view text);
 
+class ReplyCache;
+
 class Api {
  public:
   Api(std::vector<PipelineSpec> pipelines, ApiData& data);
+  ~Api();
 
   Reply Windows(const Params& p) const;
   Reply Devices(const Params& p) const;
@@ -48,8 +52,11 @@ class Api {
   ApiData& data() const { return data_; }
 
  private:
+  Reply WindowsUncached(const Params& p) const;
+
   std::vector<PipelineSpec> pipelines_;
   ApiData& data_;
+  std::unique_ptr<ReplyCache> windows_cache_;  // identical /api/v1/windows queries, for 1 s
 };
 
 }  // namespace tidemark::web

@@ -1,0 +1,61 @@
+// ReplyCache: a micro-cache of whole replies for at most `ttl_ms` (nginx-style "microcaching"):
+// many clients asking the same page in the same second (dashboards, scripts polling) cost one
+// SQLite query, so HTTP load spends little CPU the ingest thread needs. Bounded: at most
+// `max_entries`, the oldest dropped first.
+//
+// Threading: any thread; one mutex, held only to copy a reply in or out.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "web/api.h"
+
+namespace tidemark::web {
+
+class ReplyCache {
+ public:
+  ReplyCache(std::int64_t ttl_ms, std::size_t max_entries)
+      : ttl_ms_(ttl_ms), max_entries_(max_entries) {}
+
+  std::optional<Reply> Get(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end() || Now() - it->second.at >= ttl_ms_) return std::nullopt;
+    return it->second.reply;
+  }
+
+  void Put(const std::string& key, const Reply& reply) {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = entries_.insert_or_assign(key, Entry{reply, Now()});
+    if (inserted) order_.push_back(key);
+    while (entries_.size() > max_entries_ && !order_.empty()) {
+      entries_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+ private:
+  struct Entry {
+    Reply reply;
+    std::int64_t at = 0;
+  };
+  static std::int64_t Now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  const std::int64_t ttl_ms_;
+  const std::size_t max_entries_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::deque<std::string> order_;  // insertion order, for eviction
+};
+
+}  // namespace tidemark::web
