@@ -276,8 +276,8 @@ void WindowOperator::ForEachOpenWindow(const std::function<void(const WindowResu
   }
 }
 
-void WindowOperator::ForEachOpenWindowOf(
-    DeviceId id, const std::function<void(const WindowResult&)>& fn) const {
+void WindowOperator::ForEachOpenWindowOf(DeviceId id,
+                                         const std::function<void(const WindowResult&)>& fn) const {
   if (id >= devices_.size()) return;
   const DeviceState& d = devices_[id];
   for (std::size_t i = 0; i < d.windows.size(); ++i) fn(ResultOf(d, i));

@@ -129,7 +129,7 @@ class WindowOperator {
   struct DeviceState {
     std::string name;
     bool seen = false;
-    bool dirty = false;  // listed in dirty_
+    bool dirty = false;    // listed in dirty_
     bool journal = false;  // keeps unsaved fingerprints (after TakeDeviceCheckpoint or Restore)
     Millis max_event_time = kNoTime;
     Millis idle_closed_until = kNoTime;

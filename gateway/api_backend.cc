@@ -63,7 +63,8 @@ Result<web::WindowsPage> ApiBackend::Windows(const web::WindowsQuery& q) {
   sq.from = q.from;
   sq.to = q.to;
   sq.limit = q.limit;
-  if (q.after) sq.after = WindowKey{q.after->pipeline, q.after->device, q.after->start, q.after->end};
+  if (q.after)
+    sq.after = WindowKey{q.after->pipeline, q.after->device, q.after->start, q.after->end};
   auto page = lease->Windows(sq);
   if (!page.ok()) return Error{"storage: " + page.status().message};
   web::WindowsPage out;

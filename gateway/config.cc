@@ -359,9 +359,8 @@ void ReadTopics(Reader& r, const toml::table& t, std::vector<std::string>& out) 
 // The keys of a broker connection, shared by [mqtt] (the devices' broker) and [output] (the
 // upstream broker).
 constexpr std::string_view kConnectionKeys[] = {
-    "broker",   "client_id",  "version",        "username",      "password",     "ca_file",
-    "cert_file", "key_file",  "keep_alive",     "session_expiry", "reconnect_min",
-    "reconnect_max"};
+    "broker",    "client_id", "version",    "username",       "password",      "ca_file",
+    "cert_file", "key_file",  "keep_alive", "session_expiry", "reconnect_min", "reconnect_max"};
 
 void ReadConnection(Reader& r, const toml::table& t, std::string_view p, MqttConfig& c) {
   r.String(t, p, "broker", c.broker, CheckBroker);
@@ -427,8 +426,9 @@ void ReadOutput(Reader& r, const toml::table& t, OutputConfig& c) {
   c.enabled = true;
   c.connection.client_id = "tidemark-uplink";
   if (!t.contains("broker")) {
-    r.Fail(t, "output.broker", "is required in [output] (the upstream broker), e.g. "
-                               "broker = \"tcp://central.example:1883\"");
+    r.Fail(t, "output.broker",
+           "is required in [output] (the upstream broker), e.g. "
+           "broker = \"tcp://central.example:1883\"");
   }
   ReadConnection(r, t, p, c.connection);
   r.String(t, p, "topic", c.topic, CheckOutputTopic);

@@ -67,7 +67,7 @@ struct HttpConfig {
 // [output]: final windows (and, with `late`, late records) published to an upstream broker at
 // QoS 1 from a durable outbox in the database, so an uplink outage loses nothing.
 struct OutputConfig {
-  bool enabled = false;  // an [output] table is present
+  bool enabled = false;   // an [output] table is present
   MqttConfig connection;  // broker, client_id ("tidemark-uplink"), credentials, TLS; topics unused
   std::string topic = "tidemark/{pipeline}/{device}";  // {pipeline}, {device} are replaced
   bool late = false;

@@ -147,7 +147,8 @@ void Ingest::PublishUpdates() {
       if (!id) continue;
       for (std::size_t i = 0; i < engine_.pipeline_count(); ++i) {
         const WindowOperator& op = engine_.pipeline(i);
-        op.ForEachOpenWindowOf(*id, [&](const WindowResult& w) { listener_->OnWindow(op.spec(), w); });
+        op.ForEachOpenWindowOf(*id,
+                               [&](const WindowResult& w) { listener_->OnWindow(op.spec(), w); });
       }
     }
   }

@@ -38,8 +38,8 @@ struct IngestHealth {
   std::atomic<std::int64_t> redeliveries{0};  // recognised as already committed
   std::atomic<std::int64_t> rejected{0};
   std::atomic<std::int64_t> storage_errors{0};
-  std::atomic<Millis> last_commit{0};  // processing time of the newest commit
-  std::atomic<Millis> busy_since{0};   // start of the call in progress; 0 when idle
+  std::atomic<Millis> last_commit{0};          // processing time of the newest commit
+  std::atomic<Millis> busy_since{0};           // start of the call in progress; 0 when idle
   std::atomic<std::int64_t> outbox_newest{0};  // newest committed outbox id ([output])
 };
 

@@ -90,7 +90,8 @@ int Service::Run() {
   }
   mqtt_ = std::move(mqtt).value();
   if (config_.output.enabled) {
-    uplink_ = std::make_unique<Uplink>(config_.output, config_.storage.path, ingest_->OutboxAcked());
+    uplink_ =
+        std::make_unique<Uplink>(config_.output, config_.storage.path, ingest_->OutboxAcked());
     uplink_->Start();
     log::Info("output: final windows go to " + config_.output.connection.broker + " (topic " +
               config_.output.topic + ")");
@@ -187,9 +188,11 @@ bool Service::StartHttp() {
     log::Error(port.error());
     return false;
   }
-  log::Info(std::string("http: listening on ") + (options.cert_file.empty() ? "http" : "https") +
-            "://" + (options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host) +
-            ":" + std::to_string(*port) + "/" + (options.token.empty() ? "" : " (bearer token required)"));
+  log::Info(
+      std::string("http: listening on ") + (options.cert_file.empty() ? "http" : "https") + "://" +
+      (options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host) +
+      ":" + std::to_string(*port) + "/" +
+      (options.token.empty() ? "" : " (bearer token required)"));
   return true;
 }
 

@@ -18,9 +18,11 @@ constexpr auto kIdleWait = std::chrono::milliseconds(500);
 constexpr auto kAckWait = std::chrono::seconds(30);
 
 std::string Expand(std::string text, const std::string& pipeline, const std::string& device) {
-  for (const auto& [name, value] : {std::pair<std::string_view, const std::string&>{"{pipeline}", pipeline},
-                                    std::pair<std::string_view, const std::string&>{"{device}", device}}) {
-    for (std::size_t at; (at = text.find(name)) != std::string::npos;) text.replace(at, name.size(), value);
+  for (const auto& [name, value] :
+       {std::pair<std::string_view, const std::string&>{"{pipeline}", pipeline},
+        std::pair<std::string_view, const std::string&>{"{device}", device}}) {
+    for (std::size_t at; (at = text.find(name)) != std::string::npos;)
+      text.replace(at, name.size(), value);
   }
   return text;
 }
@@ -128,8 +130,8 @@ void Uplink::Run() {
         backoff = std::min(backoff * 2, config_.connection.reconnect_max);
         continue;
       }
-      log::Info("output: connected to " + config_.connection.broker + "; publishing from outbox entry " +
-                std::to_string(acked_ + 1));
+      log::Info("output: connected to " + config_.connection.broker +
+                "; publishing from outbox entry " + std::to_string(acked_ + 1));
       warned = false;
       backoff = config_.connection.reconnect_min;
     }
@@ -140,21 +142,30 @@ void Uplink::Run() {
   }
 }
 
-bool Uplink::PublishBatch() {
-  std::vector<Row> rows;
-  {
+bool Uplink::ReadBatch(std::vector<Row>& rows) {
+  if (!next_) {  // one read-only connection and statement for the uplink's lifetime
     auto db = sqlite::Database::OpenReader(db_path_);
     if (!db.ok()) return false;
-    auto q = db->Prepare("SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?");
+    db_.emplace(std::move(db).value());
+    auto q = db_->Prepare("SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?");
     if (!q.ok()) return false;
-    q->Bind(1, acked_.load());
-    q->Bind(2, config_.max_inflight);
-    for (;;) {
-      auto step = q->Step();
-      if (!step.ok() || *step == sqlite::StepResult::kDone) break;
-      rows.push_back({q->ColumnInt64(0), std::string(q->ColumnText(1)), std::string(q->ColumnBlob(2))});
-    }
+    next_.emplace(std::move(q).value());
   }
+  sqlite::Statement& q = *next_;
+  q.Bind(1, acked_.load());
+  q.Bind(2, config_.max_inflight);
+  for (;;) {
+    auto step = q.Step();
+    if (!step.ok() || *step == sqlite::StepResult::kDone) break;
+    rows.push_back({q.ColumnInt64(0), std::string(q.ColumnText(1)), std::string(q.ColumnBlob(2))});
+  }
+  q.Reset();  // ends the read transaction: the WAL is never held between batches
+  return true;
+}
+
+bool Uplink::PublishBatch() {
+  std::vector<Row> rows;
+  if (!ReadBatch(rows)) return false;
   if (rows.empty()) return false;
   std::vector<mqtt::delivery_token_ptr> tokens;
   try {

@@ -14,10 +14,13 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gateway/config.h"
+#include "storage/sqlite.h"
 #include "storage/state_store.h"
 
 namespace mqtt {
@@ -58,12 +61,16 @@ class Uplink {
   struct Row;
   void Run();
   bool Connect();
+  // Outbox rows after acked_, up to max_inflight; false when the database cannot be read.
+  bool ReadBatch(std::vector<Row>& rows);
   // Publishes one batch; false when the connection failed (resend from acked_).
   bool PublishBatch();
 
   const OutputConfig config_;
   const std::string db_path_;
   std::unique_ptr<mqtt::async_client> client_;
+  std::optional<sqlite::Database> db_;     // the uplink thread's read-only connection
+  std::optional<sqlite::Statement> next_;  // before db_ is destroyed (declared after it)
   std::atomic<std::int64_t> acked_;
   std::atomic<std::int64_t> published_{0};
   std::atomic<bool> connected_{false};

@@ -172,8 +172,9 @@ bool DecodeFingerprintsInto(std::string_view blob, DeviceSnapshot& d) {
     if (!r.Get(start) || !r.Count(n, 8)) return false;
     // The last window starting at or before `start`: the exact one if open (starts are unique),
     // else a session containing it.
-    auto it = std::upper_bound(d.windows.begin(), d.windows.end(), start,
-                               [](Millis s, const WindowSnapshot& w) { return s < w.window.start; });
+    auto it =
+        std::upper_bound(d.windows.begin(), d.windows.end(), start,
+                         [](Millis s, const WindowSnapshot& w) { return s < w.window.start; });
     WindowSnapshot* home = nullptr;
     if (it != d.windows.begin() && std::prev(it)->window.Contains(start)) home = &*std::prev(it);
     std::vector<std::uint64_t>* fps = home ? &home->fingerprints : nullptr;

@@ -25,8 +25,8 @@ constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
 
 Status CheckLimit(int limit) {
   if (limit >= 1 && limit <= kMaxPageSize) return Status::Ok();
-  return {sqlite::codes::kRange, "limit " + std::to_string(limit) + " is outside 1.." +
-                                     std::to_string(kMaxPageSize)};
+  return {sqlite::codes::kRange,
+          "limit " + std::to_string(limit) + " is outside 1.." + std::to_string(kMaxPageSize)};
 }
 
 std::optional<std::int64_t> OptionalColumn(const Statement& q, int i) {
@@ -164,11 +164,11 @@ StatusOr<ResultsReader> ResultsReader::Open(const std::string& path) {
   auto version = db->UserVersion();
   if (!version.ok()) return version.status();
   if (*version != kSchemaVersion) {
-    return Status{sqlite::codes::kError,
-                  "database " + path + " has schema version " + std::to_string(*version) +
-                      ", this reader needs " + std::to_string(kSchemaVersion) +
-                      (*version < kSchemaVersion ? " (the gateway migrates it when it starts)"
-                                                 : "")};
+    return Status{
+        sqlite::codes::kError,
+        "database " + path + " has schema version " + std::to_string(*version) +
+            ", this reader needs " + std::to_string(kSchemaVersion) +
+            (*version < kSchemaVersion ? " (the gateway migrates it when it starts)" : "")};
   }
   ResultsReader reader(std::move(db).value(), path);
   if (Status s = reader.Prepare(); !s.ok()) return s;

@@ -70,7 +70,7 @@ struct WindowRow {
   Millis start = 0;
   Millis end = 0;
   WindowStatus status = WindowStatus::kOpen;
-  std::string closed_by;           // "watermark" or "idle"; empty while open
+  std::string closed_by;            // "watermark" or "idle"; empty while open
   std::optional<Millis> closed_at;  // processing time of the close; none while open
   std::int64_t records = 0;
   std::string values_json;  // the aggregates as stored: {"alias":value,...}, null for none

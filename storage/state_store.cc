@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <limits>
-#include <unordered_map>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <unordered_map>
 
 #include "storage/codec.h"
 #include "storage/schema.h"
@@ -52,9 +52,10 @@ struct StateStore::DiskDevice {
 
 struct StateStore::Statements {
   sqlite::Statement begin, commit, rollback, append_log, upsert_final, insert_late, insert_rejected,
-      upsert_device_state, select_device_state, insert_fingerprints, delete_fingerprints, delete_open_one,
-      insert_open, update_open, upsert_pipeline, upsert_stats, update_stats, upsert_checkpoint, trim_log,
-      trim_late, trim_rejected, delete_expired, insert_outbox, trim_outbox, outbox_oldest;
+      upsert_device_state, select_device_state, insert_fingerprints, delete_fingerprints,
+      delete_open_one, insert_open, update_open, upsert_pipeline, upsert_stats, update_stats,
+      upsert_checkpoint, trim_log, trim_late, trim_rejected, delete_expired, insert_outbox,
+      trim_outbox, outbox_oldest;
 };
 
 StateStore::StateStore(sqlite::Database db, StoreOptions options)
@@ -205,8 +206,8 @@ Status StateStore::WriteDevice(const PipelineSpec& spec, DeviceSnapshot& d, Disk
     st.select_device_state.Bind(2, device);
     auto step = st.select_device_state.Step();
     if (!step.ok()) return step.status();
-    const bool ok = *step != StepResult::kRow ||
-                    DecodeDevice(st.select_device_state.ColumnBlob(0), previous);
+    const bool ok =
+        *step != StepResult::kRow || DecodeDevice(st.select_device_state.ColumnBlob(0), previous);
     st.select_device_state.Reset();
     if (!ok) return Corrupt("device_state of " + std::string(pipeline) + " is damaged");
     std::erase_if(previous.windows, [front](const WindowSnapshot& w) {
@@ -270,9 +271,9 @@ Status StateStore::WriteDevice(const PipelineSpec& spec, DeviceSnapshot& d, Disk
   std::size_t old = 0;  // both lists are sorted by start, and starts are unique in each
   for (const WindowSnapshot& w : d.windows) {
     const DiskDevice::OpenRow row{w.window.start, w.window.end, w.records};
-    for (; old < disk.open.size() && (disk.open[old].start < row.start ||
-                                      (disk.open[old].start == row.start &&
-                                       disk.open[old].end != row.end));
+    for (; old < disk.open.size() &&
+           (disk.open[old].start < row.start ||
+            (disk.open[old].start == row.start && disk.open[old].end != row.end));
          ++old) {
       if (Status s = delete_open_row(disk.open[old]); !s.ok()) return s;
     }
@@ -318,8 +319,7 @@ Status StateStore::WriteDevice(const PipelineSpec& spec, DeviceSnapshot& d, Disk
 // not know are left out.
 Status StateStore::LoadDiskState(const Engine& engine) {
   disk_.clear();
-  const auto device_of = [&](std::string_view pipeline,
-                             std::string_view device) -> DiskDevice* {
+  const auto device_of = [&](std::string_view pipeline, std::string_view device) -> DiskDevice* {
     const std::optional<DeviceId> id = engine.devices().Find(device);
     if (!id) return nullptr;
     std::vector<DiskDevice>& disk = DiskDevices(pipeline);

@@ -52,7 +52,7 @@ struct StoreOptions {
   std::int64_t rejected_max = 10000;        // rejected-record samples kept
   std::int64_t redelivery_window = 100000;  // logged messages kept to recognise redeliveries
   std::size_t rejected_payload_max = 1024;  // bytes of a rejected payload kept
-  const OutboxFormat* outbox = nullptr;  // none: no [output]; must outlive the store
+  const OutboxFormat* outbox = nullptr;     // none: no [output]; must outlive the store
   std::int64_t max_bytes = 0;  // database size cap (PRAGMA max_page_count); 0 = none. Writes past
                                // it fail like a full disk (SQLITE_FULL).
 };

@@ -16,15 +16,24 @@ namespace {
 
 const char* StatusTitle(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Content Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Content Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 
@@ -120,7 +129,8 @@ Reply Problem(int status, std::string_view detail) {
                {"title", StatusTitle(status)},
                {"status", status},
                {"detail", std::string(detail)}};
-  return {status, "application/problem+json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
+  return {status, "application/problem+json",
+          body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 Reply JsonReply(const json& body, int status) {
@@ -227,8 +237,9 @@ Reply Api::Devices(const Params& p) const {
   const auto& devices = live->devices;
   auto it = devices.begin();
   if (after) {
-    it = std::upper_bound(devices.begin(), devices.end(), *after,
-                          [](const std::string& name, const DeviceLive& d) { return name < d.device; });
+    it = std::upper_bound(
+        devices.begin(), devices.end(), *after,
+        [](const std::string& name, const DeviceLive& d) { return name < d.device; });
   }
   std::optional<std::string> next;
   for (; it != devices.end(); ++it) {
@@ -284,17 +295,20 @@ Reply Api::State(const Params& p) const {
   json rejected = json::object();
   std::int64_t rejected_total = 0;
   for (int r = 0; r < kRejectReasonCount; ++r) {
-    rejected[std::string(RejectReasonName(static_cast<RejectReason>(r)))] = live->rejected[static_cast<std::size_t>(r)];
+    rejected[std::string(RejectReasonName(static_cast<RejectReason>(r)))] =
+        live->rejected[static_cast<std::size_t>(r)];
     rejected_total += live->rejected[static_cast<std::size_t>(r)];
   }
   const HistogramView& h = health.commit_latency;
-  json storage = {{"db_bytes", data_.DatabaseBytes() ? json(*data_.DatabaseBytes()) : json(nullptr)},
-                  {"ok", health.storage_ok},
-                  {"last_commit", TimeJson(health.last_commit)},
-                  {"commits", h.count},
-                  {"commit_latency_ms",
-                   {{"mean", h.count ? json(h.sum / static_cast<double>(h.count) * 1e3) : json(nullptr)}}},
-                  {"errors", health.storage_errors}};
+  const std::optional<std::int64_t> db_bytes = data_.DatabaseBytes();
+  json storage = {
+      {"db_bytes", db_bytes ? json(*db_bytes) : json(nullptr)},
+      {"ok", health.storage_ok},
+      {"last_commit", TimeJson(health.last_commit)},
+      {"commits", h.count},
+      {"commit_latency_ms",
+       {{"mean", h.count ? json(h.sum / static_cast<double>(h.count) * 1e3) : json(nullptr)}}},
+      {"errors", health.storage_errors}};
   // Percentiles from the histogram: the upper bound of the bucket holding the rank.
   for (const auto& [name, fraction] : {std::pair{"p50", 0.5}, std::pair{"p99", 0.99}}) {
     json value = nullptr;
@@ -312,14 +326,14 @@ Reply Api::State(const Params& p) const {
     storage["commit_latency_ms"][name] = value;
   }
   json body = {{"as_of", TimeJson(live->taken_at)},
-                    {"records", live->total},
-                    {"pipelines", pipelines},
-                    {"rejected", rejected},
-                    {"rejected_total", rejected_total},
-                    {"messages", health.messages},
-                    {"redeliveries", health.redeliveries},
-                    {"storage", storage},
-                    {"mqtt", {{"connected", health.mqtt_connected}}}};
+               {"records", live->total},
+               {"pipelines", pipelines},
+               {"rejected", rejected},
+               {"rejected_total", rejected_total},
+               {"messages", health.messages},
+               {"redeliveries", health.redeliveries},
+               {"storage", storage},
+               {"mqtt", {{"connected", health.mqtt_connected}}}};
   if (health.output) {
     body["output"] = {{"connected", health.output->connected},
                       {"pending", health.output->pending},

@@ -31,10 +31,10 @@ struct WindowCursor {
 };
 
 struct WindowsQuery {
-  std::string pipeline, device;      // empty: any
-  std::optional<bool> final;         // none: open and final
-  std::optional<Millis> from, to;    // from <= window start < to
-  int limit = 100;                   // 1..kMaxPageSize
+  std::string pipeline, device;       // empty: any
+  std::optional<bool> final;          // none: open and final
+  std::optional<Millis> from, to;     // from <= window start < to
+  int limit = 100;                    // 1..kMaxPageSize
   std::optional<WindowCursor> after;  // the last window of the previous page
 };
 
@@ -108,9 +108,9 @@ struct DevicePipelineLive {
 
 struct DeviceLive {
   std::string device;
-  std::int64_t records = 0;   // messages with this device id, rejected ones included
+  std::int64_t records = 0;  // messages with this device id, rejected ones included
   std::int64_t rejected = 0;
-  std::int64_t late = 0;      // over all pipelines
+  std::int64_t late = 0;  // over all pipelines
   std::optional<Millis> last_event_time, last_arrival_time;
   std::vector<std::optional<DevicePipelineLive>> pipelines;  // by pipeline index
 };
@@ -118,17 +118,17 @@ struct DeviceLive {
 struct LiveView {
   Millis taken_at = 0;  // processing time of the snapshot
   std::vector<PipelineLive> pipelines;
-  std::vector<DeviceLive> devices;  // by device name
+  std::vector<DeviceLive> devices;                          // by device name
   std::array<std::int64_t, kRejectReasonCount> rejected{};  // by RejectReason
-  std::int64_t total = 0;                                     // records seen by the engine
+  std::int64_t total = 0;                                   // records seen by the engine
 };
 
 // A latency histogram: counts[i] observations <= bounds[i] (not cumulative); the last count is
 // the overflow bucket (+Inf).
 struct HistogramView {
-  std::vector<double> bounds;  // seconds, increasing
+  std::vector<double> bounds;        // seconds, increasing
   std::vector<std::int64_t> counts;  // bounds.size() + 1
-  double sum = 0;                     // seconds
+  double sum = 0;                    // seconds
   std::int64_t count = 0;
 };
 

@@ -46,8 +46,8 @@ std::string WindowJsonText(const WindowItem& w) {
   }
   out += ",\"records\":" + std::to_string(w.records) + ",\"values\":";
   // values_json is our own object text (engine ValuesJson, via storage/); anything else is {}.
-  const bool object = w.values_json.size() >= 2 && w.values_json.front() == '{' &&
-                      w.values_json.back() == '}';
+  const bool object =
+      w.values_json.size() >= 2 && w.values_json.front() == '{' && w.values_json.back() == '}';
   out += object ? w.values_json : std::string("{}");
   out += '}';
   return out;
@@ -92,11 +92,15 @@ json PipelineJson(const PipelineSpec& spec) {
     window["offset"] = FormatDuration(spec.window.offset);
   }
   json aggregates = json::object();
-  json schema = json::array({{{"name", "window"}, {"type", "struct<start:timestamp,end:timestamp>"}},
-                             {{"name", "device"}, {"type", "string"}}});
+  json schema =
+      json::array({{{"name", "window"}, {"type", "struct<start:timestamp,end:timestamp>"}},
+                   {{"name", "device"}, {"type", "string"}}});
   for (const AggregateSpec& a : spec.aggregates) {
     aggregates[a.alias] = a.Expression();
-    schema.push_back({{"name", a.alias}, {"type", std::string(a.OutputType())}, {"nullable", a.fn != AggregateFn::kCount && a.fn != AggregateFn::kCountField}});
+    schema.push_back(
+        {{"name", a.alias},
+         {"type", std::string(a.OutputType())},
+         {"nullable", a.fn != AggregateFn::kCount && a.fn != AggregateFn::kCountField}});
   }
   return {{"name", spec.name},
           {"window", window},

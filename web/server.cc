@@ -63,8 +63,8 @@ bool HttpServer::Authorized(const std::string& header, const std::string& query_
 
 Result<int> HttpServer::Start() {
   if (!options_.cert_file.empty() || !options_.key_file.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(options_.cert_file.c_str(),
-                                                    options_.key_file.c_str());
+    auto tls =
+        std::make_unique<httplib::SSLServer>(options_.cert_file.c_str(), options_.key_file.c_str());
     if (!tls->is_valid()) {
       return Error{"http: cannot load TLS certificate " + options_.cert_file + " / key " +
                    options_.key_file};
@@ -77,7 +77,9 @@ Result<int> HttpServer::Start() {
   const auto threads = static_cast<std::size_t>(options_.threads + options_.max_streams);
   const auto queue_max = static_cast<std::size_t>(options_.queue_max);
   const int nice = options_.worker_nice;
-  s.new_task_queue = [threads, queue_max, nice] { return new WorkerPool(threads, queue_max, nice); };
+  s.new_task_queue = [threads, queue_max, nice] {
+    return new WorkerPool(threads, queue_max, nice);
+  };
   s.set_tcp_nodelay(true);
   s.set_socket_options([](socket_t sock) {
     int yes = 1;
@@ -90,8 +92,9 @@ Result<int> HttpServer::Start() {
   s.set_keep_alive_timeout(options_.keep_alive_s);
   s.set_keep_alive_max_count(1000);
   Routes();
-  const int port = options_.port == 0 ? s.bind_to_any_port(options_.host)
-                                      : (s.bind_to_port(options_.host, options_.port) ? options_.port : -1);
+  const int port = options_.port == 0
+                       ? s.bind_to_any_port(options_.host)
+                       : (s.bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port <= 0) {
     return Error{"http: cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                  " (address in use, or not an address of this host?)"};
@@ -120,8 +123,9 @@ void HttpServer::Routes() {
     if (!IsPublic(req.path) &&
         !Authorized(req.get_header_value("Authorization"),
                     req.path == "/api/v1/stream" ? req.get_param_value("access_token") : "")) {
-      Send(res, Problem(401, "a bearer token is required: send \"Authorization: Bearer <token>\" "
-                             "(the token is in http.token_file)"));
+      Send(res, Problem(401,
+                        "a bearer token is required: send \"Authorization: Bearer <token>\" "
+                        "(the token is in http.token_file)"));
       res.set_header("WWW-Authenticate", "Bearer");
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -140,32 +144,37 @@ void HttpServer::Routes() {
   });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {
-      const std::string detail = res.status == 404 ? "no such resource: " + req.path
+      const std::string detail = res.status == 404   ? "no such resource: " + req.path
                                  : res.status == 413 ? "the request body is too large"
                                                      : "the request could not be served";
       Send(res, Problem(res.status, detail));
     }
   });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "internal error";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what += std::string(": ") + e.what();
-    } catch (...) {
-    }
-    Send(res, Problem(500, what));
-  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "internal error";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what += std::string(": ") + e.what();
+        } catch (...) {
+        }
+        Send(res, Problem(500, what));
+      });
   s.set_logger([this](const httplib::Request&, const httplib::Response& res) {
     counters_.Count(res.status);
   });
 
   using Handler = Reply (Api::*)(const Params&) const;
   const std::pair<const char*, Handler> json_routes[] = {
-      {"/api/v1/windows", &Api::Windows},   {"/api/v1/devices", &Api::Devices},
-      {"/api/v1/state", &Api::State},       {"/api/v1/late", &Api::Late},
-      {"/api/v1/rejected", &Api::Rejected}, {"/api/v1/pipelines", &Api::Pipelines},
-      {"/livez", &Api::Livez},              {"/readyz", &Api::Readyz},
+      {"/api/v1/windows", &Api::Windows},
+      {"/api/v1/devices", &Api::Devices},
+      {"/api/v1/state", &Api::State},
+      {"/api/v1/late", &Api::Late},
+      {"/api/v1/rejected", &Api::Rejected},
+      {"/api/v1/pipelines", &Api::Pipelines},
+      {"/livez", &Api::Livez},
+      {"/readyz", &Api::Readyz},
   };
   for (const auto& [path, handler] : json_routes) {
     s.Get(path, [this, handler = handler](const httplib::Request& req, httplib::Response& res) {
@@ -223,7 +232,8 @@ void HttpServer::Routes() {
             }
           }
           const Millis now = SteadyMillis();
-          if (chunk.empty() && now - cursor->last_write >= options_.heartbeat) chunk = ": heartbeat\n\n";
+          if (chunk.empty() && now - cursor->last_write >= options_.heartbeat)
+            chunk = ": heartbeat\n\n";
           if (chunk.empty()) return true;
           cursor->last_write = now;
           return sink.write(chunk.data(), chunk.size());

@@ -123,26 +123,46 @@ std::optional<Options> Parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--messages") o.messages = std::stoll(value());
-    else if (a == "--quick") o.messages = 100'000, o.paced_messages = 20'000;
-    else if (a == "--paced-messages") o.paced_messages = std::stoll(value());
-    else if (a == "--paced-rate") o.paced_rate = std::stod(value());
-    else if (a == "--devices") o.devices = std::stoi(value());
-    else if (a == "--publishers") o.publishers = std::stoi(value());
-    else if (a == "--window") o.window = std::stoi(value());
-    else if (a == "--consumers") o.consumers = Split(value(), ',');
-    else if (a == "--http-load") http_load = true;
-    else if (a == "--rounds") o.rounds = std::stoi(value());
-    else if (a == "--http-paths") o.http_paths = Split(value(), ',');
-    else if (a == "--wrk-threads") o.wrk_threads = std::stoi(value());
-    else if (a == "--wrk-connections") o.wrk_connections = std::stoi(value());
-    else if (a == "--wrk") o.wrk = value();
-    else if (a == "--json") o.json = value();
-    else if (a == "--dir") o.dir = value();
-    else if (a == "--keep") o.keep = true;
-    else if (a == "--tidemark") o.tidemark = value();
-    else if (a == "--mosquitto") o.mosquitto = value();
-    else throw std::invalid_argument("unknown option " + a);
+    if (a == "--messages")
+      o.messages = std::stoll(value());
+    else if (a == "--quick")
+      o.messages = 100'000, o.paced_messages = 20'000;
+    else if (a == "--paced-messages")
+      o.paced_messages = std::stoll(value());
+    else if (a == "--paced-rate")
+      o.paced_rate = std::stod(value());
+    else if (a == "--devices")
+      o.devices = std::stoi(value());
+    else if (a == "--publishers")
+      o.publishers = std::stoi(value());
+    else if (a == "--window")
+      o.window = std::stoi(value());
+    else if (a == "--consumers")
+      o.consumers = Split(value(), ',');
+    else if (a == "--http-load")
+      http_load = true;
+    else if (a == "--rounds")
+      o.rounds = std::stoi(value());
+    else if (a == "--http-paths")
+      o.http_paths = Split(value(), ',');
+    else if (a == "--wrk-threads")
+      o.wrk_threads = std::stoi(value());
+    else if (a == "--wrk-connections")
+      o.wrk_connections = std::stoi(value());
+    else if (a == "--wrk")
+      o.wrk = value();
+    else if (a == "--json")
+      o.json = value();
+    else if (a == "--dir")
+      o.dir = value();
+    else if (a == "--keep")
+      o.keep = true;
+    else if (a == "--tidemark")
+      o.tidemark = value();
+    else if (a == "--mosquitto")
+      o.mosquitto = value();
+    else
+      throw std::invalid_argument("unknown option " + a);
   }
   if (o.messages <= 0 || o.paced_messages < 0 || o.paced_rate <= 0 || o.devices <= 0 ||
       o.publishers <= 0 || o.window <= 0 || o.rounds <= 0 || o.wrk_threads <= 0 ||
@@ -154,8 +174,8 @@ std::optional<Options> Parse(int argc, char** argv) {
         "--wrk-connections must be at most http.threads (" + std::to_string(o.http_threads) +
         ": each keep-alive connection holds a worker) and at least --wrk-threads");
   }
-  if (http_load && std::find(o.consumers.begin(), o.consumers.end(), "dedup+http") ==
-                       o.consumers.end()) {
+  if (http_load &&
+      std::find(o.consumers.begin(), o.consumers.end(), "dedup+http") == o.consumers.end()) {
     auto at = std::find(o.consumers.begin(), o.consumers.end(), "dedup");
     if (at == o.consumers.end()) at = o.consumers.insert(o.consumers.end(), "dedup");
     o.consumers.insert(at + 1, "dedup+http");
@@ -232,7 +252,9 @@ class WrkLoad {
                                      "-t" + std::to_string(o.wrk_threads),
                                      "-c" + std::to_string(o.wrk_connections),
                                      "-d" + std::to_string(max_seconds) + "s",
-                                     "--timeout", "10s", "--latency"};
+                                     "--timeout",
+                                     "10s",
+                                     "--latency"};
     if (o.http_paths.size() > 1) {
       const fs::path script = dir / "paths.lua";
       std::ofstream lua(script);
@@ -345,10 +367,10 @@ class BareSubscriber final : public Consumer {
   pid_t pid() const override { return process_.pid(); }
 
   bool Start(std::string& error) override {
-    process_ = Process({fs::read_symlink("/proc/self/exe").string(), "--bare-subscriber", url_,
-                        client_id(), std::to_string(options_.messages),
-                        std::to_string(options_.paced_messages)},
-                       log_);
+    process_ = Process(
+        {fs::read_symlink("/proc/self/exe").string(), "--bare-subscriber", url_, client_id(),
+         std::to_string(options_.messages), std::to_string(options_.paced_messages)},
+        log_);
     if (!process_.WaitForLog("subscribed", std::chrono::seconds(20))) {
       error = "bare subscriber did not subscribe: " + process_.Log();
       return false;
@@ -399,8 +421,7 @@ class BareSubscriber final : public Consumer {
 
 class Gateway final : public Consumer {
  public:
-  Gateway(const fs::path& dir, const std::string& url, const Options& o, bool dedup,
-          bool http_load)
+  Gateway(const fs::path& dir, const std::string& url, const Options& o, bool dedup, bool http_load)
       : dir_(dir / (std::string(dedup ? "gateway-dedup" : "gateway-nodedup") +
                     (http_load ? "-http" : ""))),
         options_(o),
@@ -515,7 +536,8 @@ class Gateway final : public Consumer {
         "(SELECT count(*) FROM ingest_log WHERE kind = 1 AND seq > "
         "  coalesce((SELECT seq FROM checkpoint), 0)), "
         "(SELECT count(*) FROM ingest_log WHERE kind != 2 AND seq > "
-        "  coalesce((SELECT seq FROM checkpoint), 0)) + coalesce((SELECT total FROM checkpoint), 0) "
+        "  coalesce((SELECT seq FROM checkpoint), 0)) + coalesce((SELECT total FROM checkpoint), "
+        "0) "
         "FROM pipeline_state");
     if (!q.ok() || !q->Step().ok()) {
       check = "cannot read pipeline_state";
@@ -638,8 +660,8 @@ bool RunPhase(Consumer& c, int p, const Options& o, double paced_rate, const fs:
     return false;
   }
   if (stalled) {
-    error = "no progress for " + std::to_string(o.stall_seconds) + " s at " +
-            std::to_string(last) + " messages";
+    error = "no progress for " + std::to_string(o.stall_seconds) + " s at " + std::to_string(last) +
+            " messages";
     return false;
   }
   if (wrk && !out.wrk.ran) {
@@ -649,8 +671,9 @@ bool RunPhase(Consumer& c, int p, const Options& o, double paced_rate, const fs:
   auto last_us = c.PhaseDone(p, error);
   if (!last_us) return false;
   out.ran = true;
-  out.consumer_rate = static_cast<double>(out.messages) * 1e6 /
-                      static_cast<double>(std::max<std::int64_t>(1, *last_us - out.publish.start_us));
+  out.consumer_rate =
+      static_cast<double>(out.messages) * 1e6 /
+      static_cast<double>(std::max<std::int64_t>(1, *last_us - out.publish.start_us));
   out.wall_seconds = std::chrono::duration<double>(t1 - t0).count();
   out.cpu_seconds = c1.cpu_seconds - c0.cpu_seconds;
   out.broker_cpu_seconds = b1.cpu_seconds - b0.cpu_seconds;
@@ -658,8 +681,8 @@ bool RunPhase(Consumer& c, int p, const Options& o, double paced_rate, const fs:
   return true;
 }
 
-Run RunConsumer(Consumer& c, int round, const std::string& key, const Options& o,
-                double paced_rate, const fs::path& dir, const std::string& url, pid_t broker) {
+Run RunConsumer(Consumer& c, int round, const std::string& key, const Options& o, double paced_rate,
+                const fs::path& dir, const std::string& url, pid_t broker) {
   Run run;
   run.round = round;
   run.key = key;
@@ -717,8 +740,8 @@ std::string Fmt(double v, int decimals = 0) {
 
 std::string Lat(const LatencyStats& l) {
   if (l.n == 0) return "–";
-  return Fmt(l.p50) + " / " + Fmt(l.p99) + " / " + Fmt(l.max) + " (n=" +
-         Fmt(static_cast<double>(l.n)) + ")";
+  return Fmt(l.p50) + " / " + Fmt(l.p99) + " / " + Fmt(l.max) +
+         " (n=" + Fmt(static_cast<double>(l.n)) + ")";
 }
 
 // The successful run of `key` in `round`.
@@ -760,11 +783,11 @@ void PrintTable(const std::vector<Run>& runs, const Options& o) {
     const Phase& s = r.phase[0];
     const std::string ratio =
         bare ? Fmt(s.consumer_rate / bare->phase[0].consumer_rate, 2) : std::string("–");
-    const std::string paced = r.phase[1].ran ? Lat(r.phase[1].latency) + " at " +
-                                                   Fmt(r.paced_rate) + "/s"
-                                             : std::string("–");
-    std::printf("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                r.round + 1, r.name.c_str(), Fmt(s.consumer_rate).c_str(), ratio.c_str(),
+    const std::string paced = r.phase[1].ran
+                                  ? Lat(r.phase[1].latency) + " at " + Fmt(r.paced_rate) + "/s"
+                                  : std::string("–");
+    std::printf("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.round + 1,
+                r.name.c_str(), Fmt(s.consumer_rate).c_str(), ratio.c_str(),
                 Fmt(s.publish.Rate()).c_str(), Lat(s.latency).c_str(), paced.c_str(),
                 Fmt(s.cpu_seconds, 1).c_str(), Fmt(s.Pct(s.cpu_seconds)).c_str(),
                 Fmt(r.peak_rss_mib, 1).c_str(), Fmt(s.Pct(s.broker_cpu_seconds)).c_str(),
@@ -793,15 +816,16 @@ void PrintTable(const std::vector<Run>& runs, const Options& o) {
                   r->name.c_str(), r->peak_rss_mib, r->peak_rss_mib <= 64 ? "met" : "NOT met");
     }
     if (ratios.size() > 1) {
-      std::printf("- %s: median ratio to bare over %zu rounds: %.2f\n", key.c_str(),
-                  ratios.size(), Median(ratios));
+      std::printf("- %s: median ratio to bare over %zu rounds: %.2f\n", key.c_str(), ratios.size(),
+                  Median(ratios));
     }
   }
   for (const Run& r : runs) {
     if (r.ok && r.phase[0].publish.Rate() < r.phase[0].consumer_rate * 1.05) {
-      std::printf("- NOTE (round %d, %s): the publisher (%.0f/s) was not clearly faster than "
-                  "the consumer, so this rate is bounded by the publisher\n",
-                  r.round + 1, r.name.c_str(), r.phase[0].publish.Rate());
+      std::printf(
+          "- NOTE (round %d, %s): the publisher (%.0f/s) was not clearly faster than "
+          "the consumer, so this rate is bounded by the publisher\n",
+          r.round + 1, r.name.c_str(), r.phase[0].publish.Rate());
     }
   }
 
@@ -811,8 +835,8 @@ void PrintTable(const std::vector<Run>& runs, const Options& o) {
   if (!any_http) return;
   std::printf(
       "\n### HTTP under ingest: wrk -t%d -c%d (keep-alive) on %s, gateway http.threads = %d\n\n",
-      o.wrk_threads, o.wrk_connections, o.http_paths.size() == 1 ? o.http_paths[0].c_str() : "several paths",
-      o.http_threads);
+      o.wrk_threads, o.wrk_connections,
+      o.http_paths.size() == 1 ? o.http_paths[0].c_str() : "several paths", o.http_threads);
   std::printf(
       "| round | phase | ingest without HTTP load (msg/s) | ingest with HTTP load (msg/s) | "
       "ratio | wrk requests/s | wrk latency p50 / p99 (ms) | bytes/response | non-2xx | "
@@ -844,14 +868,13 @@ void PrintTable(const std::vector<Run>& runs, const Options& o) {
       }
       std::printf(
           "| %d | %s | %s | %s | %s | %s | %s / %s | %s | %lld | %lld | %s / %s | %s | %s |\n",
-                  round + 1, phase_name.c_str(), without_rate.c_str(), with_rate.c_str(),
-                  Fmt(ratio, 2).c_str(), Fmt(w.wrk.requests_per_s).c_str(),
-                  Fmt(w.wrk.p50_ms, 2).c_str(), Fmt(w.wrk.p99_ms, 2).c_str(),
-                  Fmt(w.wrk.bytes / static_cast<double>(w.wrk.requests)).c_str(),
-                  static_cast<long long>(w.wrk.non_2xx),
-                  static_cast<long long>(w.wrk.socket_errors),
-                  n ? Fmt(n->Pct(n->cpu_seconds)).c_str() : "–", Fmt(w.Pct(w.cpu_seconds)).c_str(),
-                  Fmt(w.Pct(w.wrk.cpu_seconds)).c_str(), Load(*with).c_str());
+          round + 1, phase_name.c_str(), without_rate.c_str(), with_rate.c_str(),
+          Fmt(ratio, 2).c_str(), Fmt(w.wrk.requests_per_s).c_str(), Fmt(w.wrk.p50_ms, 2).c_str(),
+          Fmt(w.wrk.p99_ms, 2).c_str(),
+          Fmt(w.wrk.bytes / static_cast<double>(w.wrk.requests)).c_str(),
+          static_cast<long long>(w.wrk.non_2xx), static_cast<long long>(w.wrk.socket_errors),
+          n ? Fmt(n->Pct(n->cpu_seconds)).c_str() : "–", Fmt(w.Pct(w.cpu_seconds)).c_str(),
+          Fmt(w.Pct(w.wrk.cpu_seconds)).c_str(), Load(*with).c_str());
     }
   }
   std::printf(
@@ -882,11 +905,15 @@ nlohmann::json PhaseJson(const Phase& p) {
                       {"broker_cpu_percent", p.Pct(p.broker_cpu_seconds)},
                       {"publisher_cpu_percent", p.Pct(p.publisher_cpu_seconds)}};
   if (p.wrk.ran) {
-    j["wrk"] = {{"requests_per_s", p.wrk.requests_per_s}, {"requests", p.wrk.requests},
-                {"seconds", p.wrk.seconds},               {"bytes", p.wrk.bytes},
+    j["wrk"] = {{"requests_per_s", p.wrk.requests_per_s},
+                {"requests", p.wrk.requests},
+                {"seconds", p.wrk.seconds},
+                {"bytes", p.wrk.bytes},
                 {"p50_ms", p.wrk.p50_ms},
-                {"p99_ms", p.wrk.p99_ms},                 {"non_2xx", p.wrk.non_2xx},
-                {"socket_errors", p.wrk.socket_errors},   {"cpu_seconds", p.wrk.cpu_seconds}};
+                {"p99_ms", p.wrk.p99_ms},
+                {"non_2xx", p.wrk.non_2xx},
+                {"socket_errors", p.wrk.socket_errors},
+                {"cpu_seconds", p.wrk.cpu_seconds}};
   }
   return j;
 }
@@ -907,9 +934,14 @@ void WriteJson(const std::vector<Run>& runs, const Options& o) {
                  {"http_paths", o.http_paths},
                  {"cores", std::thread::hardware_concurrency()}};
   for (const Run& r : runs) {
-    nlohmann::json c = {{"round", r.round + 1}, {"key", r.key},           {"name", r.name},
-                        {"ok", r.ok},           {"check", r.check},       {"paced_rate", r.paced_rate},
-                        {"load_before", r.load_before}, {"load_after", r.load_after}};
+    nlohmann::json c = {{"round", r.round + 1},
+                        {"key", r.key},
+                        {"name", r.name},
+                        {"ok", r.ok},
+                        {"check", r.check},
+                        {"paced_rate", r.paced_rate},
+                        {"load_before", r.load_before},
+                        {"load_after", r.load_after}};
     if (!r.ok) c["error"] = r.error;
     c["saturated"] = PhaseJson(r.phase[0]);
     if (r.phase[1].ran) c["paced"] = PhaseJson(r.phase[1]);
@@ -919,8 +951,8 @@ void WriteJson(const std::vector<Run>& runs, const Options& o) {
       c["ratio_to_bare"] = r.phase[0].consumer_rate / bare->phase[0].consumer_rate;
     }
     if (r.key != "bare" && r.ok) {
-      c["targets"] = {{"ratio_ge_0_9", bare ? nlohmann::json(c["ratio_to_bare"] >= 0.9)
-                                            : nlohmann::json(nullptr)},
+      c["targets"] = {{"ratio_ge_0_9",
+                       bare ? nlohmann::json(c["ratio_to_bare"] >= 0.9) : nlohmann::json(nullptr)},
                       {"peak_rss_le_64_mib", r.peak_rss_mib <= 64}};
     }
     if (r.key == "dedup+http" && r.ok) {
@@ -967,7 +999,7 @@ int Main(int argc, char** argv) {
          << "allow_anonymous true\n"
          << "set_tcp_nodelay true\n"
          << "persistence false\n"
-         << "max_queued_messages 0\n"    // unlimited: the backlog of a slower consumer
+         << "max_queued_messages 0\n"     // unlimited: the backlog of a slower consumer
          << "max_inflight_messages 20\n"  // the default, broker -> each consumer
          << "log_dest stdout\n";
     if (getuid() == 0) conf << "user root\n";  // else mosquitto switches to "mosquitto"

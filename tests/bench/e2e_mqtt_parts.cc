@@ -65,13 +65,15 @@ void RunPublisher(const PublishPlan& plan, int k, PublisherOut& out) {
     out.start_us = WallMicros();
     for (std::int64_t i = plan.first + k; i < plan.first + plan.count; i += plan.publishers) {
       if (rate > 0) {
-        const auto due = begin + std::chrono::duration_cast<Steady::duration>(
-                                     std::chrono::duration<double>(static_cast<double>(out.sent) / rate));
+        const auto due =
+            begin + std::chrono::duration_cast<Steady::duration>(
+                        std::chrono::duration<double>(static_cast<double>(out.sent) / rate));
         if (Steady::now() < due) std::this_thread::sleep_until(due);
       }
       const int device = static_cast<int>(i % plan.devices);
       const double temperature = 15.0 + static_cast<double>((i / plan.devices) % 200) / 10.0;
-      const int topic_len = std::snprintf(topic, sizeof topic, "devices/dev-%04d/telemetry", device);
+      const int topic_len =
+          std::snprintf(topic, sizeof topic, "devices/dev-%04d/telemetry", device);
       const int payload_len = std::snprintf(
           payload, sizeof payload, R"({"deviceId":"dev-%04d","eventTime":%lld,"temperature":%.1f})",
           device, static_cast<long long>(WallMicros() / 1000), temperature);
@@ -141,7 +143,8 @@ PublishResult Publish(const PublishPlan& plan) {
   std::vector<PublisherOut> outs(static_cast<std::size_t>(plan.publishers));
   std::vector<std::thread> threads;
   for (int k = 0; k < plan.publishers; ++k) {
-    threads.emplace_back(RunPublisher, std::cref(plan), k, std::ref(outs[static_cast<std::size_t>(k)]));
+    threads.emplace_back(RunPublisher, std::cref(plan), k,
+                         std::ref(outs[static_cast<std::size_t>(k)]));
   }
   for (auto& t : threads) t.join();
   PublishResult r;

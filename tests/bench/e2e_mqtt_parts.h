@@ -61,8 +61,9 @@ struct PublishResult {
   std::int64_t start_us = 0;  // wall time of the first publish
   std::int64_t end_us = 0;    // wall time the last PUBACK arrived
   double Rate() const {
-    return end_us > start_us ? static_cast<double>(sent) * 1e6 / static_cast<double>(end_us - start_us)
-                             : 0;
+    return end_us > start_us
+               ? static_cast<double>(sent) * 1e6 / static_cast<double>(end_us - start_us)
+               : 0;
   }
 };
 PublishResult Publish(const PublishPlan& plan);

@@ -36,8 +36,8 @@ constexpr int kDeviceCount = 5;
 
 std::string Describe(const WindowQuery& q) {
   std::ostringstream s;
-  s << "pipeline='" << q.pipeline << "' device='" << q.device << "' status="
-    << (q.status ? std::string(WindowStatusName(*q.status)) : "any")
+  s << "pipeline='" << q.pipeline << "' device='" << q.device
+    << "' status=" << (q.status ? std::string(WindowStatusName(*q.status)) : "any")
     << " from=" << (q.from ? std::to_string(*q.from) : "-")
     << " to=" << (q.to ? std::to_string(*q.to) : "-") << " limit=" << q.limit;
   return s.str();
@@ -55,10 +55,9 @@ bool operator==(const WindowRow& a, const WindowRow& b) {
 
 bool operator==(const LateRow& a, const LateRow& b) {
   return std::tie(a.id, a.pipeline, a.device, a.event_time, a.arrival_time, a.watermark,
-                  a.window_start, a.window_end) == std::tie(b.id, b.pipeline, b.device,
-                                                            b.event_time, b.arrival_time,
-                                                            b.watermark, b.window_start,
-                                                            b.window_end);
+                  a.window_start, a.window_end) ==
+         std::tie(b.id, b.pipeline, b.device, b.event_time, b.arrival_time, b.watermark,
+                  b.window_start, b.window_end);
 }
 
 bool operator==(const RejectedRow& a, const RejectedRow& b) {
@@ -152,8 +151,8 @@ class ResultsReaderTest : public ::testing::Test {
       if (result.rejected) {
         ASSERT_EQ(*result.rejected, RejectReason::kFutureTime);
         ASSERT_TRUE(store_
-                        ->CommitRejected(*result.rejected, "in the future", topic, device,
-                                         arrival, hash, "{\"t\":" + std::to_string(t) + "}")
+                        ->CommitRejected(*result.rejected, "in the future", topic, device, arrival,
+                                         hash, "{\"t\":" + std::to_string(t) + "}")
                         .ok());
         ++rejected_written_;
       } else {
@@ -283,7 +282,7 @@ class ResultsReaderTest : public ::testing::Test {
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<Engine> engine_;
   Millis arrival_base_ = 1000;
-  int next_message_ = 700;  // the first message after Populate()
+  int next_message_ = 700;                    // the first message after Populate()
   std::map<WindowKey, WindowResult> finals_;  // every window the engine closed
   std::int64_t late_written_ = 0;
   std::int64_t rejected_written_ = 0;
@@ -369,9 +368,14 @@ TEST_F(ResultsReaderTest, WindowFiltersAndPagesMatchEveryCombination) {
   const std::optional<WindowStatus> statuses[] = {std::nullopt, WindowStatus::kOpen,
                                                   WindowStatus::kFinal};
   const std::pair<std::optional<Millis>, std::optional<Millis>> ranges[] = {
-      {std::nullopt, std::nullopt}, {300, std::nullopt}, {std::nullopt, 600},
-      {900, 1500},                  {1000, 1001},        {1000, 1000},
-      {1500, 900},                  {-100, 0}};
+      {std::nullopt, std::nullopt},
+      {300, std::nullopt},
+      {std::nullopt, 600},
+      {900, 1500},
+      {1000, 1001},
+      {1000, 1000},
+      {1500, 900},
+      {-100, 0}};
   int non_empty = 0;
   for (const std::string& pipeline : pipelines) {
     for (const std::string& device : devices) {
@@ -403,18 +407,18 @@ TEST_F(ResultsReaderTest, AnyCursorStartsRightAfterItsKey) {
   Populate();
   ResultsReader reader = OpenReader();
   const std::vector<WindowRow> all = AllWindows();
-  std::vector<WindowKey> cursors = {{"", "", 0, 0},
-                                    {"alpha", "", 0, 0},
-                                    {"alpha", "d1", std::numeric_limits<Millis>::min(),
-                                     std::numeric_limits<Millis>::min()},
-                                    {"alpha", "d1", 100000, 100010},
-                                    {"alpha", "d1-x", 0, 0},
-                                    {"alpha", "d1\x01", 0, 0},
-                                    {"alpha2", "zzz", 0, 0},
-                                    {"alph", "d1", 0, 0},
-                                    {"b", "", 0, 0},
-                                    {"beta", "d10", 500, 500},
-                                    {"zzz", "", 0, 0}};
+  std::vector<WindowKey> cursors = {
+      {"", "", 0, 0},
+      {"alpha", "", 0, 0},
+      {"alpha", "d1", std::numeric_limits<Millis>::min(), std::numeric_limits<Millis>::min()},
+      {"alpha", "d1", 100000, 100010},
+      {"alpha", "d1-x", 0, 0},
+      {"alpha", "d1\x01", 0, 0},
+      {"alpha2", "zzz", 0, 0},
+      {"alph", "d1", 0, 0},
+      {"b", "", 0, 0},
+      {"beta", "d10", 500, 500},
+      {"zzz", "", 0, 0}};
   for (std::size_t i = 0; i < all.size(); i += 97) {
     WindowKey k = all[i].key();
     cursors.push_back(k);
@@ -425,9 +429,9 @@ TEST_F(ResultsReaderTest, AnyCursorStartsRightAfterItsKey) {
   int checked = 0;
   for (const std::string pipeline : {"", "alpha", "beta", "alph"}) {
     for (const std::string device : {"", "d1", "d10", "d"}) {
-      for (const auto& status : {std::optional<WindowStatus>(),
-                                 std::optional<WindowStatus>(WindowStatus::kOpen),
-                                 std::optional<WindowStatus>(WindowStatus::kFinal)}) {
+      for (const auto& status :
+           {std::optional<WindowStatus>(), std::optional<WindowStatus>(WindowStatus::kOpen),
+            std::optional<WindowStatus>(WindowStatus::kFinal)}) {
         for (const auto& [from, to] :
              {std::pair<std::optional<Millis>, std::optional<Millis>>{},
               std::pair<std::optional<Millis>, std::optional<Millis>>{600, 1200}}) {
@@ -790,7 +794,8 @@ TEST_F(ResultsReaderTest, PipelineCountsMatchWhatWasWritten) {
     EXPECT_EQ(s.counters, op.SnapshotHeader().counters) << s.pipeline;
     EXPECT_EQ(s.max_event_time, op.SnapshotHeader().max_event_time) << s.pipeline;
     EXPECT_EQ(s.final_windows, WriterInt("SELECT count(*) FROM windows WHERE status='final' AND "
-                                         "pipeline='" + s.pipeline + "'"));
+                                         "pipeline='" +
+                                         s.pipeline + "'"));
   }
   // Retention is reflected on the next call.
   auto deleted = store_->DeleteExpired(200, 5);
@@ -819,9 +824,9 @@ TEST_F(ResultsReaderTest, DatabaseBytesIsPagesPlusWal) {
   auto grown = reader.DatabaseBytes();
   ASSERT_TRUE(grown.ok());
   EXPECT_GT(*grown, *bytes);
-  EXPECT_EQ(*grown, WriterInt("PRAGMA page_count") * WriterInt("PRAGMA page_size") +
-                        static_cast<std::int64_t>(
-                            std::filesystem::file_size(options_.path + "-wal")));
+  EXPECT_EQ(*grown,
+            WriterInt("PRAGMA page_count") * WriterInt("PRAGMA page_size") +
+                static_cast<std::int64_t>(std::filesystem::file_size(options_.path + "-wal")));
 }
 
 // Each plan line (one per statement) must seek an index: "SEARCH ... USING [COVERING] INDEX",
@@ -849,9 +854,9 @@ TEST_F(ResultsReaderTest, EveryQueryShapeUsesAnIndex) {
   ResultsReader reader = OpenReader();
   for (const std::string pipeline : {"", "alpha"}) {
     for (const std::string device : {"", "d1"}) {
-      for (const auto& status : {std::optional<WindowStatus>(),
-                                 std::optional<WindowStatus>(WindowStatus::kOpen),
-                                 std::optional<WindowStatus>(WindowStatus::kFinal)}) {
+      for (const auto& status :
+           {std::optional<WindowStatus>(), std::optional<WindowStatus>(WindowStatus::kOpen),
+            std::optional<WindowStatus>(WindowStatus::kFinal)}) {
         for (const bool from : {false, true}) {
           for (const bool to : {false, true}) {
             for (const bool after : {false, true}) {
@@ -935,8 +940,7 @@ TEST_F(ResultsReaderTest, RefusesAnOlderOrNewerSchemaVersion) {
   ASSERT_FALSE(reader.ok());
   const std::string& message = reader.status().message;
   EXPECT_NE(message.find(options_.path), std::string::npos) << message;
-  EXPECT_NE(message.find("schema version " + std::to_string(kSchemaVersion - 1)),
-            std::string::npos)
+  EXPECT_NE(message.find("schema version " + std::to_string(kSchemaVersion - 1)), std::string::npos)
       << message;
   EXPECT_NE(message.find("migrates"), std::string::npos) << message;
   {
@@ -1014,7 +1018,8 @@ TEST_F(ResultsReaderTest, SeesNewCommitsOnTheNextCallAndHoldsNoSnapshot) {
   open.status = WindowStatus::kOpen;
   open.limit = kMaxPageSize;
   std::int64_t open_windows = 0;
-  for (std::size_t p = 0; p < engine_->pipeline_count(); ++p) open_windows += OpenWindowsInEngine(p);
+  for (std::size_t p = 0; p < engine_->pipeline_count(); ++p)
+    open_windows += OpenWindowsInEngine(p);
   EXPECT_EQ(static_cast<std::int64_t>(AllPages(reader, open).size()), open_windows);
 
   // Calls that stopped reading early (a short page, a single group) left nothing open.

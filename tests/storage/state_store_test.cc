@@ -339,7 +339,8 @@ TEST_F(FingerprintStoreTest, DuplicatesCountedBeforeEarlierCheckpointsAreRecogni
     auto store = OpenStore();
     ASSERT_TRUE(store->Recover(live).ok());
     // Two sessions of "s" and readings of "a" and "b"; checkpoint.
-    for (Millis t : {0, 100}) EXPECT_EQ(Send(*store, live, Reading("s", t), t, 1), Outcome::kAccepted);
+    for (Millis t : {0, 100})
+      EXPECT_EQ(Send(*store, live, Reading("s", t), t, 1), Outcome::kAccepted);
     for (Millis t = 0; t < 200; t += 10) {
       Send(*store, live, Reading("a", t), 200 + t);
       Send(*store, live, Reading("b", t + 1), 200 + t);
@@ -347,7 +348,8 @@ TEST_F(FingerprintStoreTest, DuplicatesCountedBeforeEarlierCheckpointsAreRecogni
     ASSERT_TRUE(store->Checkpoint(live, 1000).ok());
     EXPECT_EQ(OpenRows(*store), OpenWindows(live));
     // More fingerprints; [60,110) grows the second session, [40,90) merges both; checkpoint.
-    for (Millis t : {60, 40}) EXPECT_EQ(Send(*store, live, Reading("s", t), 400 + t, 1), Outcome::kAccepted);
+    for (Millis t : {60, 40})
+      EXPECT_EQ(Send(*store, live, Reading("s", t), 400 + t, 1), Outcome::kAccepted);
     for (Millis t = 200; t < 400; t += 10) Send(*store, live, Reading("a", t), 500 + t);
     ASSERT_TRUE(store->Checkpoint(live, 2000).ok());
     EXPECT_EQ(OpenRows(*store), OpenWindows(live));
@@ -362,9 +364,14 @@ TEST_F(FingerprintStoreTest, DuplicatesCountedBeforeEarlierCheckpointsAreRecogni
   ExpectSameState(live, recovered);
   // Redeliveries of records counted before the first checkpoint, before the second and after
   // it are duplicates, in the restored engine as in the one that never stopped.
-  for (const auto& [device, t, p] : std::vector<std::tuple<std::string, Millis, std::size_t>>{
-           {"a", 0, 0}, {"b", 101, 0}, {"a", 250, 0}, {"a", 440, 0}, {"s", 0, 1}, {"s", 100, 1},
-           {"s", 60, 1}}) {
+  for (const auto& [device, t, p] :
+       std::vector<std::tuple<std::string, Millis, std::size_t>>{{"a", 0, 0},
+                                                                 {"b", 101, 0},
+                                                                 {"a", 250, 0},
+                                                                 {"a", 440, 0},
+                                                                 {"s", 0, 1},
+                                                                 {"s", 100, 1},
+                                                                 {"s", 60, 1}}) {
     SCOPED_TRACE(device + " " + std::to_string(t));
     const OwnedRecord r = Reading(device, t);
     EXPECT_EQ(Send(*store, recovered, r, 2000, p), Outcome::kDuplicate);
@@ -416,11 +423,13 @@ TEST_F(FingerprintStoreTest, CheckpointsWriteOnlyNewFingerprintsAndDropThoseOfCl
   Send(*store, engine, Reading("a", 1100), 1100);
   Send(*store, engine, Reading("a", 1200), 1200);
   ASSERT_TRUE(store->Checkpoint(engine, 3000).ok());
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints WHERE pipeline = 'long' AND "
-                          "max_start < 1000"),
+  EXPECT_EQ(Count(*store,
+                  "SELECT count(*) FROM fingerprints WHERE pipeline = 'long' AND "
+                  "max_start < 1000"),
             0);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints WHERE pipeline = 'session' AND "
-                          "max_start < 1000"),
+  EXPECT_EQ(Count(*store,
+                  "SELECT count(*) FROM fingerprints WHERE pipeline = 'session' AND "
+                  "max_start < 1000"),
             0);
   EXPECT_LT(fingerprint_bytes(), 100);
   EXPECT_EQ(OpenRows(*store), OpenWindows(engine));

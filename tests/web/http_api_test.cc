@@ -59,7 +59,8 @@ TEST_F(HttpApiTest, PaginationCoversEveryWindowOnce) {
     const std::vector<Json> paged =
         AllPages("/api/v1/windows?page_size=" + std::to_string(size), "windows", &pages);
     EXPECT_EQ(paged, all) << "page_size " << size;
-    EXPECT_EQ(pages, (all.size() + static_cast<std::size_t>(size) - 1) / static_cast<std::size_t>(size));
+    EXPECT_EQ(pages,
+              (all.size() + static_cast<std::size_t>(size) - 1) / static_cast<std::size_t>(size));
   }
   const Json last = Get("/api/v1/windows?page_size=6").json();
   EXPECT_FALSE(last.contains("next_page_token"));

@@ -30,12 +30,18 @@ TEST_F(HttpApiTest, OpenApiDocumentDescribesRealResponses) {
     // Every query parameter the server accepts is documented, and vice versa (a documented
     // one is accepted: no 400 "unknown parameter").
     for (const Json& param : document["paths"][path]["get"].value("parameters", Json::array())) {
-      const Json& p = param.contains("$ref")
-                          ? document.at(Json::json_pointer(param["$ref"].get<std::string>().substr(1)))
-                          : param;
+      const Json& p =
+          param.contains("$ref")
+              ? document.at(Json::json_pointer(param["$ref"].get<std::string>().substr(1)))
+              : param;
       if (p["in"] != "query") continue;
       const std::string name = p["name"];
-      const std::string value = name == "page_size" ? "1" : name == "status" ? "open" : name == "from" || name == "to" ? At(0) : name == "reason" ? "bad_time" : name == "page_token" ? "" : "x";
+      const std::string value = name == "page_size"              ? "1"
+                                : name == "status"               ? "open"
+                                : name == "from" || name == "to" ? At(0)
+                                : name == "reason"               ? "bad_time"
+                                : name == "page_token"           ? ""
+                                                                 : "x";
       if (value.empty()) continue;
       HttpReply with = Get(path + "?" + name + "=" + value);
       EXPECT_EQ(with.status, 200) << path << "?" << name << ": " << with.body;
@@ -63,7 +69,8 @@ TEST_F(HttpApiTest, MetricsParseWithThePrometheusParser) {
       "from prometheus_client.parser import text_string_to_metric_families\n"
       "fams = {}\n"
       "for f in text_string_to_metric_families(open(sys.argv[1]).read()):\n"
-      "    fams[f.name] = {'type': f.type, 'samples': [[s.name, s.labels, s.value] for s in f.samples]}\n"
+      "    fams[f.name] = {'type': f.type, 'samples': [[s.name, s.labels, s.value] for s in "
+      "f.samples]}\n"
       "json.dump(fams, open(sys.argv[2], 'w'))\n";
   Process parser({"/usr/bin/python3", "-c", script, metrics.string(), out.string()},
                  dir_ / "parser.log");
@@ -80,14 +87,25 @@ TEST_F(HttpApiTest, MetricsParseWithThePrometheusParser) {
   // The parser names counter families without _total.
   EXPECT_EQ(families.at("tidemark_records")["type"], "counter");
   EXPECT_EQ(value("tidemark_records", "tidemark_records_total", {{"pipeline", "avg_temp_10m"}}), 4);
-  EXPECT_EQ(value("tidemark_late_records", "tidemark_late_records_total", {{"pipeline", "avg_temp_10m"}}), 1);
-  EXPECT_EQ(value("tidemark_rejected_records", "tidemark_rejected_records_total", {{"reason", "not_json"}}), 1);
-  EXPECT_EQ(value("tidemark_open_windows", "tidemark_open_windows", {{"pipeline", "count_global"}}), 3);
+  EXPECT_EQ(
+      value("tidemark_late_records", "tidemark_late_records_total", {{"pipeline", "avg_temp_10m"}}),
+      1);
+  EXPECT_EQ(value("tidemark_rejected_records", "tidemark_rejected_records_total",
+                  {{"reason", "not_json"}}),
+            1);
+  EXPECT_EQ(value("tidemark_open_windows", "tidemark_open_windows", {{"pipeline", "count_global"}}),
+            3);
   EXPECT_EQ(value("tidemark_mqtt_connected", "tidemark_mqtt_connected", Json::object()), 1);
   EXPECT_EQ(families.at("tidemark_commit_duration_seconds")["type"], "histogram");
-  EXPECT_EQ(value("tidemark_commit_duration_seconds", "tidemark_commit_duration_seconds_count", Json::object()), 7);
-  EXPECT_EQ(value("tidemark_commit_duration_seconds", "tidemark_commit_duration_seconds_bucket", {{"le", "+Inf"}}), 7);
-  EXPECT_GT(value("tidemark_watermark_lag_seconds", "tidemark_watermark_lag_seconds", {{"pipeline", "avg_temp_10m"}}), 0);
+  EXPECT_EQ(value("tidemark_commit_duration_seconds", "tidemark_commit_duration_seconds_count",
+                  Json::object()),
+            7);
+  EXPECT_EQ(value("tidemark_commit_duration_seconds", "tidemark_commit_duration_seconds_bucket",
+                  {{"le", "+Inf"}}),
+            7);
+  EXPECT_GT(value("tidemark_watermark_lag_seconds", "tidemark_watermark_lag_seconds",
+                  {{"pipeline", "avg_temp_10m"}}),
+            0);
   EXPECT_GE(value("tidemark_http_requests", "tidemark_http_requests_total", {{"code", "200"}}), 1);
 }
 

@@ -35,7 +35,8 @@ void HttpApiTest::StartGateway(const std::string& http_extra) {
   ASSERT_TRUE(publisher_->Connect());
 }
 
-void HttpApiTest::PublishAndWait(const std::string& topic, const std::vector<std::string>& payloads) {
+void HttpApiTest::PublishAndWait(const std::string& topic,
+                                 const std::vector<std::string>& payloads) {
   ASSERT_TRUE(publisher_->Publish(topic, payloads));
   published_ += static_cast<std::int64_t>(payloads.size());
   ASSERT_TRUE(WaitForLogged(gateway_->db_path(), published_, std::chrono::seconds(20)))
@@ -43,9 +44,8 @@ void HttpApiTest::PublishAndWait(const std::string& topic, const std::vector<std
 }
 
 void HttpApiTest::PublishDataSet() {
-  PublishAndWait("devices/D1/telemetry",
-                 {Reading("D1", 1, 20), Reading("D1", 5, 22), Reading("D1", 12, 30),
-                  Reading("D1", 3, 99)});
+  PublishAndWait("devices/D1/telemetry", {Reading("D1", 1, 20), Reading("D1", 5, 22),
+                                          Reading("D1", 12, 30), Reading("D1", 3, 99)});
   PublishAndWait("devices/D2/telemetry", {Reading("D2", 4, 25)});
   PublishAndWait("devices/D3/telemetry",
                  {"not json", R"({"deviceId":"D3","eventTime":"yesterday","temperature":1})"});

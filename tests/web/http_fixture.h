@@ -9,14 +9,13 @@
 // count_global (10 min tumbling, watermark 5 minutes, global scope: count()).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/gateway/gateway_harness.h"
 #include "tests/support/mosquitto.h"

@@ -66,8 +66,14 @@ void ValidateSchema(const Json& document, const Json& schema_or_ref, const Json&
 }
 
 Json ResponseSchema(const Json& document, const std::string& api_path) {
-  return document.at("paths").at(api_path).at("get").at("responses").at("200").at("content").at(
-      "application/json").at("schema");
+  return document.at("paths")
+      .at(api_path)
+      .at("get")
+      .at("responses")
+      .at("200")
+      .at("content")
+      .at("application/json")
+      .at("schema");
 }
 
 }  // namespace tidemark::testing
