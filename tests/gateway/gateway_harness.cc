@@ -18,14 +18,15 @@ namespace fs = std::filesystem;
 
 Gateway::Gateway(const fs::path& dir, const std::string& broker_url, const std::string& pipelines,
                  const std::string& input_extra, const std::string& storage_extra,
-                 const std::string& http)
+                 const std::string& http, const std::string& mqtt_extra)
     : dir_(dir) {
   std::ofstream conf(dir_ / "tidemark.toml");
   conf << "[mqtt]\n"
        << "broker = \"" << broker_url << "\"\n"
        << "client_id = \"tidemark-test\"\n"
        << "topics = [\"devices/+/telemetry\"]\n"
-       << "qos = 1\n\n"
+       << "qos = 1\n"
+       << mqtt_extra << "\n\n"
        << "[input]\n"
        << input_extra << "\n"
        << "[storage]\n"
@@ -38,10 +39,20 @@ Gateway::Gateway(const fs::path& dir, const std::string& broker_url, const std::
 }
 
 bool Gateway::Start() {
+  Launch();
+  return WaitReady();
+}
+
+void Gateway::Launch() {
   static int starts = 0;  // a fresh log file per start, so old lines never match
   const std::string log = "tidemark-" + std::to_string(++starts) + ".log";
-  process_ = Process({TIDEMARK_BINARY, "--config", (dir_ / "tidemark.toml").string()}, dir_ / log);
-  return process_.WaitForLog("ready:", std::chrono::seconds(20));
+  std::vector<std::string> argv = prefix_;
+  argv.insert(argv.end(), {TIDEMARK_BINARY, "--config", (dir_ / "tidemark.toml").string()});
+  process_ = Process(argv, dir_ / log);
+}
+
+bool Gateway::WaitReady(std::chrono::milliseconds timeout) {
+  return process_.WaitForLog("ready:", timeout);
 }
 
 int Gateway::Stop() {

@@ -23,12 +23,20 @@ namespace tidemark::testing {
 class Gateway {
  public:
   // `pipelines` is TOML text with one or more [[pipeline]] tables; the extras go into [input]
-  // and [storage]; `http` is the [http] table's body (default: no HTTP server).
+  // and [storage]; `http` is the [http] table's body (default: no HTTP server); `mqtt_extra`
+  // goes into [mqtt] (e.g. keep_alive, reconnect_max).
   Gateway(const std::filesystem::path& dir, const std::string& broker_url,
           const std::string& pipelines, const std::string& input_extra = "",
-          const std::string& storage_extra = "", const std::string& http = "listen = \"\"");
+          const std::string& storage_extra = "", const std::string& http = "listen = \"\"",
+          const std::string& mqtt_extra = "");
+  // Words run before the binary, e.g. {"ip", "netns", "exec", "ns1"} (it must exec the binary,
+  // so that signals reach the gateway itself). Takes effect at the next Start()/Launch().
+  void SetCommandPrefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
   // Starts it and waits for its "ready" log line; false if it did not get ready.
   bool Start();
+  // Starts it without waiting; WaitReady() waits for the "ready" line of this start.
+  void Launch();
+  bool WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // SIGTERM and wait; the exit code (-1 on timeout).
   int Stop();
   void Kill();
@@ -39,6 +47,7 @@ class Gateway {
 
  private:
   std::filesystem::path dir_;
+  std::vector<std::string> prefix_;
   Process process_;
 };
 

@@ -24,6 +24,11 @@ Mosquitto::Mosquitto(std::filesystem::path dir) : dir_(std::move(dir)), port_(Fr
   if (const passwd* pw = getpwuid(getuid()); pw != nullptr) conf << "user " << pw->pw_name << "\n";
 }
 
+void Mosquitto::AddListener(const std::string& bind_address) {
+  std::ofstream(dir_ / "mosquitto.conf", std::ios::app)
+      << "listener " << port_ << " " << bind_address << "\n";
+}
+
 bool Mosquitto::Start() {
   process_ =
       Process({"mosquitto", "-c", (dir_ / "mosquitto.conf").string()}, dir_ / "mosquitto.log");

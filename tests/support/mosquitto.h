@@ -14,6 +14,9 @@ class Mosquitto {
  public:
   // Writes the config under `dir`; Start() runs the broker.
   explicit Mosquitto(std::filesystem::path dir);
+  // A second listener on the same port at `bind_address` (e.g. a veth address a network
+  // namespace reaches); call before Start().
+  void AddListener(const std::string& bind_address);
   // Starts the broker and waits until it accepts connections; false if it did not.
   bool Start();
   // SIGTERM (mosquitto saves its persistence file) and wait.
