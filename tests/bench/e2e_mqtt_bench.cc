@@ -19,6 +19,7 @@
 //
 //   e2e_mqtt_bench [--messages N] [--quick] [--json PATH] [--consumers bare,dedup,nodedup]
 //                  [--http-load] [--rounds R] ...   (--help lists every option)
+//   e2e_mqtt_bench --publisher URL COUNT RATE DEVICES   (the paced publisher alone, for the soak)
 #include <signal.h>
 #include <unistd.h>
 
@@ -1041,9 +1042,36 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace tidemark::bench
 
+// `e2e_mqtt_bench --publisher URL COUNT RATE DEVICES`: only the paced QoS 1 publisher (COUNT
+// messages at RATE/s over DEVICES devices, eventTime = publish wall time), for tests/bench/soak.
+// Prints "published <sent> <first publish us> <last PUBACK us>" and exits 0, or an error and 1.
+namespace {
+int PublisherMain(int argc, char** argv) {
+  if (argc != 6) {
+    std::fprintf(stderr, "usage: e2e_mqtt_bench --publisher URL COUNT RATE DEVICES\n");
+    return 2;
+  }
+  tidemark::bench::PublishPlan plan;
+  plan.url = argv[2];
+  plan.client_id = "soak-pub";
+  plan.count = std::stoll(argv[3]);
+  plan.rate = std::stod(argv[4]);
+  plan.devices = std::stoi(argv[5]);
+  const tidemark::bench::PublishResult r = tidemark::bench::Publish(plan);
+  if (!r.ok) {
+    std::fprintf(stderr, "publisher failed: %s\n", r.error.c_str());
+    return 1;
+  }
+  std::printf("published %lld %lld %lld\n", static_cast<long long>(r.sent),
+              static_cast<long long>(r.start_us), static_cast<long long>(r.end_us));
+  return 0;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--bare-subscriber") {
     return tidemark::bench::BareSubscriberMain(argc, argv);
   }
+  if (argc > 1 && std::string(argv[1]) == "--publisher") return PublisherMain(argc, argv);
   return tidemark::bench::Main(argc, argv);
 }
