@@ -3,9 +3,13 @@
 // run, while a publisher streams sequence-numbered readings steadily at QoS 1. While the gateway
 // is down its persistent session queues them at the broker. After the last restart everything
 // must be counted exactly once and every window of the stream must be final (fault_finish.h).
-// The seed is printed; TIDEMARK_FAULT_SEED=<seed> replays the same kill schedule.
+// Second fault: the broker restarts (SIGTERM; mosquitto keeps its persistence file) under load,
+// 4 times; the gateway must reconnect and resubscribe by itself, the publisher reconnects and
+// republishes whatever was not PUBACKed (duplicates the gateway's dedup must count once).
+// The seed is printed; TIDEMARK_FAULT_SEED=<seed> replays the same schedule.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -93,6 +97,69 @@ TEST_F(LifecycleFaultTest, RandomSigkillsUnderASteadyStreamLoseAndDoubleNothing)
                static_cast<long long>(QueryInt(
                    gw.db_path(), "SELECT duplicates FROM pipeline_state WHERE pipeline='faults'")),
                secs);
+}
+
+std::size_t Count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(LifecycleFaultTest, BrokerRestartsUnderLoadLoseAndDoubleNothing) {
+  const std::uint64_t seed = Seed();
+  std::fprintf(stderr, "broker_restart_fault: seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  const auto start = Clock::now();
+  constexpr int kRestarts = 4;
+
+  // Reconnect back-off capped at 2 s so the gateway is back soon after each restart.
+  Gateway gw(dir_.path(), broker_->url(), kFaultPipeline, "", "", "listen = \"\"",
+             "reconnect_max = \"2s\"");
+  ASSERT_TRUE(gw.Start()) << gw.Log();
+  const std::int64_t base = FloorTo(NowMillis(), kFaultWindow) - 3 * 3600'000;
+  // A wider window than the SIGKILL test: more readings in flight when the broker goes away.
+  StreamPublisher pub(broker_->url(), 7, base, kStepMs, kRate, 100);
+  pub.Start();
+
+  std::uniform_int_distribution<int> up_ms(1000, 3000), down_ms(200, 1500);
+  double slowest_resubscribe = 0;  // seconds from the broker's return to the gateway's SUBACK
+  for (int i = 0; i < kRestarts; ++i) {
+    std::this_thread::sleep_for(milliseconds(up_ms(rng)));
+    broker_->Stop();
+    std::this_thread::sleep_for(milliseconds(down_ms(rng)));
+    ASSERT_TRUE(broker_->Start()) << broker_->Log();
+    // The next restart only once the gateway is back: each restart must be recovered from.
+    const auto back = Clock::now();
+    ASSERT_TRUE(PollUntil(
+        [&] { return Count(gw.Log(), "mqtt: subscribed") >= static_cast<std::size_t>(i + 2); },
+        std::chrono::seconds(20)))
+        << "the gateway did not resubscribe after broker restart " << i + 1 << "\n"
+        << gw.Log();
+    slowest_resubscribe = std::max(
+        slowest_resubscribe, std::chrono::duration<double>(Clock::now() - back).count());
+  }
+  std::this_thread::sleep_for(milliseconds(up_ms(rng)));  // streaming after the last restart
+  std::vector<Reading> readings = pub.Stop(std::chrono::seconds(20));
+  ASSERT_EQ(pub.unacked(), 0) << "the broker did not acknowledge every reading";
+  ASSERT_TRUE(gw.Running()) << gw.Log();
+  const std::size_t published = readings.size();
+
+  FinishAndCompare(gw, broker_->url(), readings);
+  const std::string log = gw.Log();
+  EXPECT_GE(Count(log, "mqtt: connection lost"), static_cast<std::size_t>(kRestarts)) << log;
+  // Subscribed on the first connection and again after every restart.
+  EXPECT_GE(Count(log, "mqtt: subscribed"), static_cast<std::size_t>(kRestarts + 1)) << log;
+  EXPECT_GE(pub.reconnects(), kRestarts);
+  const auto secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::fprintf(stderr,
+               "broker_restart_fault summary: seed %llu, %d broker restarts, %zu readings "
+               "published + 1 closer, %lld republished by the publisher, %lld duplicates "
+               "suppressed by the engine, slowest resubscription %.1f s, %.1f s\n",
+               static_cast<unsigned long long>(seed), kRestarts, published,
+               static_cast<long long>(pub.republished()),
+               static_cast<long long>(QueryInt(
+                   gw.db_path(), "SELECT duplicates FROM pipeline_state WHERE pipeline='faults'")),
+               slowest_resubscribe, secs);
 }
 
 }  // namespace
