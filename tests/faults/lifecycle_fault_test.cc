@@ -28,7 +28,7 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kKills = 24;
-constexpr double kRate = 400;         // readings per second of wall time
+constexpr double kRate = 400;          // readings per second of wall time
 constexpr std::int64_t kStepMs = 100;  // event time between readings: 40 s of it per second
 
 std::uint64_t Seed() {
@@ -104,7 +104,8 @@ TEST_F(LifecycleFaultTest, RandomSigkillsUnderASteadyStreamLoseAndDoubleNothing)
   FinishAndCompare(gw, broker_->url(), readings);
   const auto secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::fprintf(stderr,
-               "lifecycle_fault summary: seed %llu, %d SIGKILLs (%d before ready, %d mid-stop), %zu readings "
+               "lifecycle_fault summary: seed %llu, %d SIGKILLs (%d before ready, %d mid-stop), "
+               "%zu readings "
                "published + 1 closer, %lld duplicates suppressed, %.1f s\n",
                static_cast<unsigned long long>(seed), kills, during_startup, during_stop, published,
                static_cast<long long>(QueryInt(
@@ -148,8 +149,8 @@ TEST_F(LifecycleFaultTest, BrokerRestartsUnderLoadLoseAndDoubleNothing) {
         std::chrono::seconds(20)))
         << "the gateway did not resubscribe after broker restart " << i + 1 << "\n"
         << gw.Log();
-    slowest_resubscribe = std::max(
-        slowest_resubscribe, std::chrono::duration<double>(Clock::now() - back).count());
+    slowest_resubscribe =
+        std::max(slowest_resubscribe, std::chrono::duration<double>(Clock::now() - back).count());
   }
   std::this_thread::sleep_for(milliseconds(up_ms(rng)));  // streaming after the last restart
   std::vector<Reading> readings = pub.Stop(std::chrono::seconds(20));

@@ -52,7 +52,8 @@ class NetworkFaultTest : public ::testing::Test {
 
     if (Ip("netns add " + ns_) != 0) {
       FAIL() << "`ip netns add " << ns_ << "` failed: this test needs root and iproute2 "
-             << "(CI runs as root; .ci/install-deps installs iproute2). Output:\n" << output_;
+             << "(CI runs as root; .ci/install-deps installs iproute2). Output:\n"
+             << output_;
     }
     ns_made_ = true;
     ASSERT_EQ(Ip("link add " + root_if_ + " type veth peer name " + ns_if_), 0) << output_;
@@ -101,8 +102,7 @@ TEST_F(NetworkFaultTest, LinkDownLongerThanKeepAliveLosesAndDoublesNothing) {
   const auto start = Clock::now();
   const std::string url = "tcp://" + root_addr_ + ":" + std::to_string(broker_->port());
   // A 2-s keep-alive (the default 30 s would take a minute to notice) and a 1-s back-off.
-  gateway_ = std::make_unique<Gateway>(dir_.path(), url, kFaultPipeline, "", "",
-                                       "listen = \"\"",
+  gateway_ = std::make_unique<Gateway>(dir_.path(), url, kFaultPipeline, "", "", "listen = \"\"",
                                        "keep_alive = \"2s\"\nreconnect_max = \"1s\"");
   Gateway& gw = *gateway_;
   gw.SetCommandPrefix({"ip", "netns", "exec", ns_});
@@ -124,9 +124,9 @@ TEST_F(NetworkFaultTest, LinkDownLongerThanKeepAliveLosesAndDoublesNothing) {
     const auto down = Clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(1));  // what was on the wire is in
     const std::int64_t logged_early = LoggedMessages(gw.db_path());
-    const bool noticed = PollUntil(
-        [&] { return Count(gw.Log(), "mqtt: connection lost") > lost_before; },
-        kCut - std::chrono::milliseconds(1500));
+    const bool noticed =
+        PollUntil([&] { return Count(gw.Log(), "mqtt: connection lost") > lost_before; },
+                  kCut - std::chrono::milliseconds(1500));
     slowest_notice =
         std::max(slowest_notice, std::chrono::duration<double>(Clock::now() - down).count());
     std::this_thread::sleep_until(down + kCut);
@@ -137,9 +137,8 @@ TEST_F(NetworkFaultTest, LinkDownLongerThanKeepAliveLosesAndDoublesNothing) {
     EXPECT_TRUE(noticed) << "the gateway did not notice cut " << i + 1 << " while it lasted\n"
                          << gw.Log();
     const auto up = Clock::now();
-    ASSERT_TRUE(PollUntil(
-        [&] { return Count(gw.Log(), "mqtt: subscribed") > subscribed_before; },
-        std::chrono::seconds(30)))
+    ASSERT_TRUE(PollUntil([&] { return Count(gw.Log(), "mqtt: subscribed") > subscribed_before; },
+                          std::chrono::seconds(30)))
         << "the gateway did not resubscribe after cut " << i + 1 << "\n"
         << gw.Log();
     slowest_resubscribe =
@@ -153,12 +152,13 @@ TEST_F(NetworkFaultTest, LinkDownLongerThanKeepAliveLosesAndDoublesNothing) {
 
   FinishAndCompare(gw, broker_->url(), readings);
   const auto secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::fprintf(stderr,
-               "network_fault summary: %d cuts of %lld s (keep-alive 2 s), %zu readings "
-               "published + 1 closer, loss noticed within %.1f s, slowest resubscription after link "
-               "up %.1f s, %.1f s\n",
-               kCuts, static_cast<long long>(kCut.count()), published, slowest_notice,
-               slowest_resubscribe, secs);
+  std::fprintf(
+      stderr,
+      "network_fault summary: %d cuts of %lld s (keep-alive 2 s), %zu readings "
+      "published + 1 closer, loss noticed within %.1f s, slowest resubscription after link "
+      "up %.1f s, %.1f s\n",
+      kCuts, static_cast<long long>(kCut.count()), published, slowest_notice, slowest_resubscribe,
+      secs);
 }
 
 }  // namespace

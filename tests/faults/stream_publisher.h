@@ -37,7 +37,9 @@ class StreamPublisher {
         window_(window) {}
   ~StreamPublisher() { Stop(std::chrono::seconds(1)); }
 
-  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
 
   // Stops making new readings, keeps trying until every one made is acknowledged (up to
   // `drain`), and returns them in seq order. unacked() > 0 afterwards means the drain timed out.
