@@ -105,8 +105,7 @@ TEST_F(LifecycleFaultTest, RandomSigkillsUnderASteadyStreamLoseAndDoubleNothing)
   const auto secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::fprintf(stderr,
                "lifecycle_fault summary: seed %llu, %d SIGKILLs (%d before ready, %d mid-stop), "
-               "%zu readings "
-               "published + 1 closer, %lld duplicates suppressed, %.1f s\n",
+               "%zu readings published + 1 closer, %lld duplicates suppressed, %.1f s\n",
                static_cast<unsigned long long>(seed), kills, during_startup, during_stop, published,
                static_cast<long long>(QueryInt(
                    gw.db_path(), "SELECT duplicates FROM pipeline_state WHERE pipeline='faults'")),
