@@ -40,20 +40,48 @@ std::optional<std::string_view> TopicLevelText(std::string_view topic, int level
   return topic.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
 }
 
-// Appends `text` to `out`, cut so that `out` stays within kMaxDetailBytes without splitting a
-// UTF-8 sequence.
-void AppendCapped(std::string& out, std::string_view text) {
-  if (out.size() + text.size() <= kMaxDetailBytes) {
-    out.append(text);
-    return;
+// True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
+// U+10FFFF). Payload strings are checked by the JSON parser; topics are not.
+bool IsUtf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the first continuation byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;  // truncated sequence
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return false;
+    }
+    i += n + 1;
   }
+  return true;
+}
+
+// Cuts `detail` to at most kMaxDetailBytes, ending in "..." when cut, without splitting a UTF-8
+// sequence.
+void CapDetail(std::string& detail) {
+  if (detail.size() <= kMaxDetailBytes) return;
   constexpr std::string_view kEllipsis = "...";
-  std::size_t room = kMaxDetailBytes > out.size() + kEllipsis.size()
-                         ? kMaxDetailBytes - out.size() - kEllipsis.size()
-                         : 0;
-  while (room > 0 && (static_cast<unsigned char>(text[room]) & 0xC0) == 0x80) --room;
-  out.append(text.substr(0, room));
-  out.append(kEllipsis);
+  std::size_t keep = kMaxDetailBytes - kEllipsis.size();
+  while (keep > 0 && (static_cast<unsigned char>(detail[keep]) & 0xC0) == 0x80) --keep;
+  detail.resize(keep);
+  detail.append(kEllipsis);
 }
 
 }  // namespace
@@ -278,10 +306,8 @@ std::uint32_t RecordDecoder::AddPath(std::string_view dotted) {
 
 void RecordDecoder::Reject(RejectReason reason, std::string_view what, std::string_view why) {
   result_.rejected = reason;
-  result_.detail.clear();
-  AppendCapped(result_.detail, what);
-  AppendCapped(result_.detail, ": ");
-  AppendCapped(result_.detail, why);
+  result_.detail.assign(what).append(": ").append(why);
+  CapDetail(result_.detail);
 }
 
 namespace {
@@ -303,9 +329,9 @@ bool RecordDecoder::TakeDevice(std::string_view topic) {
     const std::optional<std::string_view> level = TopicLevelText(topic, device_topic_level_);
     if (!level || level->empty()) {
       Reject(RejectReason::kMissingDevice, what,
-             level ? "empty topic level in \"" : "no such topic level in \"");
-      AppendCapped(result_.detail, topic);
-      AppendCapped(result_.detail, "\"");
+             std::string(level ? "empty topic level in \"" : "no such topic level in \"")
+                 .append(topic)
+                 .append("\""));
       return false;
     }
     device_.assign(*level);
@@ -352,6 +378,12 @@ bool RecordDecoder::TakeDevice(std::string_view topic) {
   if (std::any_of(device_.begin(), device_.end(),
                   [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
     Reject(RejectReason::kBadDevice, what, "contains a control character");
+    return false;
+  }
+  // A device id is a JSON string everywhere (API, page tokens, [output]); a topic level may be
+  // any bytes when the broker does not check UTF-8.
+  if (device_topic_level_ >= 0 && !IsUtf8(device_)) {
+    Reject(RejectReason::kBadDevice, what, "not valid UTF-8");
     return false;
   }
   result_.record.device = device_;

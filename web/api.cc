@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <initializer_list>
+#include <limits>
 #include <set>
 
 #include "web/api_json.h"
@@ -108,14 +109,27 @@ class Query {
   std::string error_;
 };
 
+// A token's integer when an int64 holds it (nlohmann reads integers above INT64_MAX as unsigned;
+// converting those would wrap).
+std::optional<std::int64_t> TokenInt(const json& v) {
+  if (!v.is_number_integer()) return std::nullopt;
+  if (v.is_number_unsigned() &&
+      v.get<std::uint64_t>() >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return std::nullopt;
+  }
+  return v.get<std::int64_t>();
+}
+
 std::optional<std::int64_t> IdCursor(Query& q, std::string_view kind) {
   std::optional<json> key = q.Token(kind, 1);
   if (!key) return std::nullopt;
-  if (!(*key)[1].is_number_integer()) {
+  const std::optional<std::int64_t> id = TokenInt((*key)[1]);
+  if (!id) {
     q.Fail("page_token is not a token this endpoint returned (use next_page_token as given)");
     return std::nullopt;
   }
-  return (*key)[1].get<std::int64_t>();
+  return id;
 }
 
 json PageOf(std::string_view field, json items) {
@@ -193,9 +207,9 @@ Reply Api::WindowsUncached(const Params& p) const {
   wq.limit = q.PageSize();
   if (std::optional<json> key = q.Token("w", 4)) {
     const json& k = *key;
-    if (k[1].is_string() && k[2].is_string() && k[3].is_number_integer() &&
-        k[4].is_number_integer()) {
-      wq.after = WindowCursor{k[1], k[2], k[3], k[4]};
+    const std::optional<std::int64_t> start = TokenInt(k[3]), end = TokenInt(k[4]);
+    if (k[1].is_string() && k[2].is_string() && start && end) {
+      wq.after = WindowCursor{k[1], k[2], *start, *end};
     } else {
       q.Fail("page_token is not a token this endpoint returned (use next_page_token as given)");
     }

@@ -160,6 +160,9 @@ std::optional<json> DecodePageToken(std::string_view token) {
   }
   json key = json::parse(raw, nullptr, /*allow_exceptions=*/false);
   if (!key.is_array() || key.empty()) return std::nullopt;
+  // Only the exact text EncodePageToken makes: no other spelling of the same key (spaces,
+  // "5.0", "\u0061", padding, stray low bits in the last character).
+  if (EncodePageToken(key) != token) return std::nullopt;
   return key;
 }
 
