@@ -2,12 +2,15 @@
 // seq 0, 1, 2, ... at a fixed rate with QoS 1, keeping up to `window` unacknowledged. When the
 // connection breaks (a broker restart), it reconnects with a fresh client and republishes every
 // reading not PUBACKed yet — which may duplicate readings the broker already had; the gateway's
-// dedup counts those once (DESIGN §2). Stop() returns exactly the readings that were published,
-// each once: the input of Recompute(). Header-only; one instance per test.
+// dedup counts those once (DESIGN §2). ResendOnReconnect(n) also sends the last n acknowledged
+// readings again after each reconnect, like a device that cannot tell what got through: certain
+// duplicates. Stop() returns exactly the readings that were made, each once: the input of
+// Recompute(). Header-only; one instance per test.
 #pragma once
 
 #include <mqtt/async_client.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -37,6 +40,8 @@ class StreamPublisher {
         window_(window) {}
   ~StreamPublisher() { Stop(std::chrono::seconds(1)); }
 
+  // Before Start(): after every reconnect, send the last `n` acknowledged readings once more.
+  void ResendOnReconnect(std::size_t n) { resend_ = n; }
   void Start() {
     thread_ = std::thread([this] { Run(); });
   }
@@ -54,13 +59,15 @@ class StreamPublisher {
   std::int64_t acked() const { return acked_; }
   std::int64_t unacked() const { return made_count_ - acked_; }
   int reconnects() const { return reconnects_; }
-  std::int64_t republished() const { return republished_; }
+  std::int64_t republished() const { return republished_; }  // unacknowledged, sent again
+  std::int64_t resent() const { return resent_; }            // acknowledged, sent again
 
  private:
   struct Pending {
     Reading reading;
     mqtt::delivery_token_ptr token;  // null: not (re)sent on the current connection
     Clock::time_point sent;
+    bool copy = false;  // a resent acknowledged reading: not counted in acked_
   };
 
   void Run() {
@@ -114,8 +121,8 @@ class StreamPublisher {
         if (!p.token || now - p.sent > std::chrono::seconds(5)) broken_ = true;
         return;
       }
+      if (!p.copy) ++acked_;
       pending_.pop_front();
-      ++acked_;
     }
   }
 
@@ -153,7 +160,14 @@ class StreamPublisher {
     connected_once_ = true;
     for (Pending& p : pending_) {
       Send(p);
-      ++republished_;
+      if (!p.copy) ++republished_;
+    }
+    // Acknowledged readings are made_[0, acked_); send the newest `resend_` of them again.
+    const std::size_t acked = static_cast<std::size_t>(acked_.load());
+    for (std::size_t i = acked - std::min(acked, resend_); i < acked && !broken_; ++i) {
+      pending_.push_back({made_[i], nullptr, Clock::now(), true});
+      Send(pending_.back());
+      ++resent_;
     }
   }
 
@@ -162,6 +176,7 @@ class StreamPublisher {
   const std::int64_t base_, step_ms_;
   const Clock::duration interval_;
   const std::size_t window_;
+  std::size_t resend_ = 0;
 
   std::thread thread_;
   std::atomic<bool> stopping_{false};
@@ -171,7 +186,7 @@ class StreamPublisher {
   bool connected_once_ = false;
   std::deque<Pending> pending_;
   std::vector<Reading> made_;  // read by Stop() after the join only
-  std::atomic<std::int64_t> made_count_{0}, acked_{0}, republished_{0};
+  std::atomic<std::int64_t> made_count_{0}, acked_{0}, republished_{0}, resent_{0};
   std::atomic<int> reconnects_{0};
 };
 
