@@ -1,5 +1,6 @@
 #include "tests/gateway/gateway_harness.h"
 
+#include <gtest/gtest.h>
 #include <mqtt/async_client.h>
 #include <signal.h>
 
@@ -38,6 +39,21 @@ Gateway::Gateway(const fs::path& dir, const std::string& broker_url, const std::
        << pipelines << "\n";
 }
 
+Gateway::~Gateway() { ExpectNoSanitizerReport(); }
+
+// Under ThreadSanitizer (.ci/tsan builds the binary with it, TSAN_OPTIONS halt_on_error=1) a race
+// inside the gateway process is written to its log and ends it: whatever the test checked, such
+// a report fails it, shown with the report.
+void Gateway::ExpectNoSanitizerReport() const {
+  if (!process_.started()) return;
+  const std::string log = process_.Log();
+  const std::size_t at = log.find("WARNING: ThreadSanitizer");
+  if (at != std::string::npos) {
+    ADD_FAILURE() << "the gateway (pid " << process_.pid() << ") reported a data race:\n"
+                  << log.substr(at, 20000);
+  }
+}
+
 bool Gateway::Start() {
   Launch();
   return WaitReady();
@@ -48,6 +64,7 @@ void Gateway::Launch() {
   const std::string log = "tidemark-" + std::to_string(++starts) + ".log";
   std::vector<std::string> argv = prefix_;
   argv.insert(argv.end(), {TIDEMARK_BINARY, "--config", (dir_ / "tidemark.toml").string()});
+  ExpectNoSanitizerReport();  // of the previous run, before its Process goes
   process_ = Process(argv, dir_ / log);
 }
 

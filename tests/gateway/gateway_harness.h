@@ -29,6 +29,10 @@ class Gateway {
           const std::string& pipelines, const std::string& input_extra = "",
           const std::string& storage_extra = "", const std::string& http = "listen = \"\"",
           const std::string& mqtt_extra = "");
+  // Fails the running test if a run of the gateway logged a ThreadSanitizer report (see Launch).
+  ~Gateway();
+  Gateway(Gateway&&) = default;
+  Gateway& operator=(Gateway&&) = default;
   // Words run before the binary, e.g. {"ip", "netns", "exec", "ns1"} (it must exec the binary,
   // so that signals reach the gateway itself). Takes effect at the next Start()/Launch().
   void SetCommandPrefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
@@ -46,6 +50,8 @@ class Gateway {
   std::string db_path() const { return (dir_ / "tidemark.db").string(); }
 
  private:
+  void ExpectNoSanitizerReport() const;
+
   std::filesystem::path dir_;
   std::vector<std::string> prefix_;
   Process process_;
