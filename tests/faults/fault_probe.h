@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -187,13 +188,16 @@ class RawSocket {
     }
     return out;
   }
-  // True when the peer has closed the connection (EOF or reset) — without waiting.
+  // True when the peer has closed the connection (EOF or reset) — without waiting. Discards
+  // whatever the peer sent that was not read yet.
   bool PeerClosed() {
     if (fd_ < 0) return true;
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 0) <= 0) return false;
-    char c;
-    return recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+    for (;;) {
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) continue;
+      return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+    }
   }
   void Close() {
     if (fd_ >= 0) close(fd_);
