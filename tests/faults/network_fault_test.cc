@@ -2,7 +2,8 @@
 // namespace with a veth pair on a private /30 (10.200.x.y, unique per pid), runs the gateway in
 // it (`ip netns exec`) against the broker's listener on the root side's veth address, and takes
 // the link down twice for 9 s — longer than the gateway's 2-s keep-alive, so both ends notice
-// (Paho needs about two keep-alives and its check interval: 4-6 s) —
+// (Paho needs about two keep-alives and its check interval: 4-6 s; on a loaded machine the link
+// stays down until the gateway has noticed, up to 20 s more) —
 // while the publisher (root namespace, loopback) keeps streaming; the broker queues for the
 // gateway's persistent session. After each cut the gateway must reconnect and resubscribe by
 // itself; at the end nothing may be lost or doubled and every window of the stream must be final
@@ -76,6 +77,7 @@ class NetworkFaultTest : public ::testing::Test {
     gateway_.reset();
     if (veth_made_) Ip("link del " + root_if_);
     if (ns_made_) Ip("netns del " + ns_);
+    if (broker_) broker_->Stop();  // SIGTERM: mosquitto flushes its log
     if (HasFailure()) {
       dir_.Keep();
       std::fprintf(stderr, "fault test files kept in %s\n", dir_.path().c_str());
@@ -122,19 +124,25 @@ TEST_F(NetworkFaultTest, LinkDownLongerThanKeepAliveLosesAndDoublesNothing) {
     const std::size_t subscribed_before = Count(gw.Log(), "mqtt: subscribed");
     ASSERT_EQ(Ip("link set " + root_if_ + " down"), 0) << output_;
     const auto down = Clock::now();
-    std::this_thread::sleep_for(std::chrono::seconds(1));  // what was on the wire is in
-    const std::int64_t logged_early = LoggedMessages(gw.db_path());
+    const std::int64_t made_before = pub.made();  // readings seq >= this are made in the cut
+    // The link stays down for kCut, and longer if the gateway has not noticed yet (a loaded
+    // machine: it may still be working through what it had received), up to 20 s more.
     const bool noticed =
         PollUntil([&] { return Count(gw.Log(), "mqtt: connection lost") > lost_before; },
-                  kCut - std::chrono::milliseconds(1500));
+                  kCut + std::chrono::seconds(20));
     slowest_notice =
         std::max(slowest_notice, std::chrono::duration<double>(Clock::now() - down).count());
     std::this_thread::sleep_until(down + kCut);
-    const std::int64_t logged_late = LoggedMessages(gw.db_path());
+    // The cut was real: no reading made during it reached the gateway (its windows hold them as
+    // of the last checkpoint, 1 s, or at once when final).
+    const double newest_seen =
+        QueryDouble(gw.db_path(),
+                    "SELECT max(json_extract(vals, '$.seq_max')) FROM windows "
+                    "WHERE pipeline = 'faults'");
     ASSERT_EQ(Ip("link set " + root_if_ + " up"), 0) << output_;
-    // The cut was real: nothing reached the gateway while the link was down.
-    EXPECT_EQ(logged_late, logged_early) << "cut " << i + 1 << " did not cut";
-    EXPECT_TRUE(noticed) << "the gateway did not notice cut " << i + 1 << " while it lasted\n"
+    EXPECT_LT(newest_seen, static_cast<double>(made_before)) << "cut " << i + 1 << " did not cut";
+    EXPECT_TRUE(noticed) << "the gateway did not notice cut " << i + 1 << " within "
+                         << (kCut + std::chrono::seconds(20)).count() << " s\n"
                          << gw.Log();
     const auto up = Clock::now();
     ASSERT_TRUE(PollUntil([&] { return Count(gw.Log(), "mqtt: subscribed") > subscribed_before; },

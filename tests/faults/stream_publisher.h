@@ -60,7 +60,10 @@ class StreamPublisher {
   std::int64_t unacked() const { return made_count_ - acked_; }
   int reconnects() const { return reconnects_; }
   std::int64_t republished() const { return republished_; }  // unacknowledged, sent again
-  std::int64_t resent() const { return resent_; }            // acknowledged, sent again
+  // Copies of acknowledged readings that the broker acknowledged again (each one certainly
+  // reached the broker twice), and every copy sent, acknowledged or not.
+  std::int64_t resent() const { return resent_acked_; }
+  std::int64_t resent_sent() const { return resent_sent_; }
 
  private:
   struct Pending {
@@ -118,10 +121,10 @@ class StreamPublisher {
         return;
       }
       if (!done) {
-        if (!p.token || now - p.sent > std::chrono::seconds(5)) broken_ = true;
+        if (!p.token || now - p.sent > std::chrono::seconds(10)) broken_ = true;
         return;
       }
-      if (!p.copy) ++acked_;
+      ++(p.copy ? resent_acked_ : acked_);
       pending_.pop_front();
     }
   }
@@ -146,7 +149,7 @@ class StreamPublisher {
                          .clean_session(true)
                          .connect_timeout(std::chrono::seconds(2))
                          .keep_alive_interval(std::chrono::seconds(5))
-                         .max_inflight(static_cast<int>(window_) + 10)
+                         .max_inflight(static_cast<int>(window_ + resend_) + 16)
                          .finalize();
       client_->connect(options)->wait_for(std::chrono::seconds(3));
     } catch (const std::exception&) {
@@ -158,6 +161,9 @@ class StreamPublisher {
     }
     if (connected_once_) ++reconnects_;
     connected_once_ = true;
+    // Copies still unacknowledged are dropped (the broker may or may not have them: they count
+    // in resent_sent() only), so pending_ never exceeds window_ + resend_.
+    std::erase_if(pending_, [](const Pending& p) { return p.copy; });
     for (Pending& p : pending_) {
       Send(p);
       if (!p.copy) ++republished_;
@@ -167,7 +173,7 @@ class StreamPublisher {
     for (std::size_t i = acked - std::min(acked, resend_); i < acked && !broken_; ++i) {
       pending_.push_back({made_[i], nullptr, Clock::now(), true});
       Send(pending_.back());
-      ++resent_;
+      ++resent_sent_;
     }
   }
 
@@ -186,7 +192,8 @@ class StreamPublisher {
   bool connected_once_ = false;
   std::deque<Pending> pending_;
   std::vector<Reading> made_;  // read by Stop() after the join only
-  std::atomic<std::int64_t> made_count_{0}, acked_{0}, republished_{0}, resent_{0};
+  std::atomic<std::int64_t> made_count_{0}, acked_{0}, republished_{0}, resent_acked_{0},
+      resent_sent_{0};
   std::atomic<int> reconnects_{0};
 };
 
