@@ -176,10 +176,11 @@ TEST_F(LifecycleFaultTest, BrokerRestartsUnderLoadLoseAndDoubleNothing) {
   const auto secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::fprintf(stderr,
                "broker_restart_fault summary: seed %llu, %d broker restarts, %zu readings "
-               "published + 1 closer, %lld unacknowledged republished + %lld acknowledged resent "
-               "by the publisher, %lld duplicates suppressed by the engine, slowest resubscription "
+               "published + 1 closer, %d publisher reconnects, %lld unacknowledged republished + "
+               "%lld acknowledged resent by the publisher, %lld duplicates suppressed by the "
+               "engine, slowest resubscription "
                "%.1f s, %.1f s\n",
-               static_cast<unsigned long long>(seed), kRestarts, published,
+               static_cast<unsigned long long>(seed), kRestarts, published, pub.reconnects(),
                static_cast<long long>(pub.republished()), static_cast<long long>(pub.resent()),
                static_cast<long long>(duplicates), slowest_resubscribe, secs);
 }
