@@ -178,8 +178,7 @@ TEST_F(LifecycleFaultTest, BrokerRestartsUnderLoadLoseAndDoubleNothing) {
                "broker_restart_fault summary: seed %llu, %d broker restarts, %zu readings "
                "published + 1 closer, %d publisher reconnects, %lld unacknowledged republished + "
                "%lld acknowledged resent by the publisher, %lld duplicates suppressed by the "
-               "engine, slowest resubscription "
-               "%.1f s, %.1f s\n",
+               "engine, slowest resubscription %.1f s, %.1f s\n",
                static_cast<unsigned long long>(seed), kRestarts, published, pub.reconnects(),
                static_cast<long long>(pub.republished()), static_cast<long long>(pub.resent()),
                static_cast<long long>(duplicates), slowest_resubscribe, secs);
