@@ -178,9 +178,13 @@ Api::Api(std::vector<PipelineSpec> pipelines, ApiData& data)
 Api::~Api() = default;
 
 Reply Api::Windows(const Params& p) const {
-  // The query as a key: Params is ordered by name, and repeated names are rejected below.
+  // The query as a key: Params is ordered by name, and repeated names are rejected below. Each
+  // name and value is length-prefixed: decoded values may hold '&' and '=', so "a=b&c=d" could
+  // otherwise be the key of {a: "b&c=d"} as well as of {a: "b", c: "d"}.
   std::string key;
-  for (const auto& [name, value] : p) key += name + '=' + value + '&';
+  for (const auto& [name, value] : p) {
+    key += std::to_string(name.size()) + ':' + name + std::to_string(value.size()) + ':' + value;
+  }
   if (key.size() <= 4096) {
     if (std::optional<Reply> cached = windows_cache_->Get(key)) return *std::move(cached);
   }

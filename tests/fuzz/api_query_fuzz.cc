@@ -3,9 +3,9 @@
 // behind them is a fake ApiData that records each query it is asked and answers a page that
 // continues from the cursor it was given (so a token goes in, and comes back out as the reply's
 // next_page_token).
-// Input: the query string after URL decoding: name=value pairs separated by '&' (a pair
-// without '=' has an empty value). The same parameters go to every endpoint; the whole input is
-// also decoded as a page token on its own.
+// Input: a query string: name=value pairs separated by '&' (a pair without '=' has an empty
+// value), URL-decoded as the server does (%XX, '+'). The same parameters go to every endpoint;
+// the whole input is also decoded as a page token on its own.
 // Invariants, beyond "never crashes, never throws":
 //  - every reply is 200 or 400 (readyz: 200), JSON replies are valid JSON, a 400 is
 //    problem+json with a detail; a parameter the endpoint does not take, or one given twice,
@@ -13,7 +13,8 @@
 //  - a page token the API accepts re-encodes to itself (the data saw the cursor it encodes,
 //    and the reply's next_page_token, continuing from it, is the token given), and any token
 //    the API hands out is accepted again and decodes to the cursor it was made from;
-//  - DecodePageToken(t), when it accepts t, re-encodes to t.
+//  - DecodePageToken(t), when it accepts t, re-encodes to t;
+//  - the windows reply cache never answers one query with another's reply.
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -56,6 +57,10 @@ class FakeData final : public ApiData {
   Result<WindowsPage> Windows(const WindowsQuery& q) override {
     windows = q;
     WindowsPage page;
+    // One window that shows the filters it was asked for, so different queries differ.
+    page.items.push_back(WindowItem{q.pipeline, q.device, q.from.value_or(0), q.to.value_or(0),
+                                    q.final.value_or(false), "watermark", q.limit, q.limit,
+                                    "{\"n\":1}"});
     page.next = q.after ? *q.after : kFirstWindowCursor;
     return page;
   }
@@ -84,6 +89,26 @@ class FakeData final : public ApiData {
   std::shared_ptr<LiveView> live_;
 };
 
+// URL decoding as the HTTP server does it: %XX is a byte, '+' a space; a stray '%' stays.
+std::string Decode(std::string_view s) {
+  std::string out;
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i] == '+' ? ' ' : s[i];
+    }
+  }
+  return out;
+}
+
 Params ParseQuery(std::string_view text) {
   Params p;
   while (!text.empty()) {
@@ -91,8 +116,8 @@ Params ParseQuery(std::string_view text) {
     const std::string_view pair = text.substr(0, amp);
     if (!pair.empty()) {
       const std::size_t eq = pair.find('=');
-      p.emplace(std::string(pair.substr(0, eq)),
-                eq == std::string_view::npos ? std::string() : std::string(pair.substr(eq + 1)));
+      p.emplace(Decode(pair.substr(0, eq)),
+                eq == std::string_view::npos ? std::string() : Decode(pair.substr(eq + 1)));
     }
     if (amp == std::string_view::npos) break;
     text.remove_prefix(amp + 1);
@@ -162,6 +187,23 @@ std::string NextToken(const json& body) {
   return body["next_page_token"].get<std::string>();
 }
 
+// /api/v1/windows caches replies for a second: a query that differs from a cached one, but
+// spells the same as a query string ("a=b&c=d", split another way), must still get its own
+// reply, the one an empty cache gives.
+void CheckCache(const Api& warm, const Params& p) {
+  std::string text;
+  for (const auto& [name, value] : p) text += (text.empty() ? "" : "&") + name + "=" + value;
+  const Params other = ParseQuery(text);
+  if (other == p) return;
+  FakeData data;
+  Api cold({}, data);
+  const Reply want = cold.Windows(other);
+  const Reply got = warm.Windows(other);
+  FUZZ_CHECK(
+      got.status == want.status && got.body == want.body,
+      "query \"" + text + "\": the cache answered " + got.body + "\ninstead of " + want.body);
+}
+
 void FuzzWindows(const Params& p) {
   FakeData data;
   Api api({}, data);
@@ -191,6 +233,7 @@ void FuzzWindows(const Params& p) {
   FUZZ_CHECK(q.after.has_value() == token.has_value(), "page_token lost");
   const std::string next = NextToken(body);
   if (token) FUZZ_CHECK(next == *token, "accepted token " + *token + " re-encodes to " + next);
+  CheckCache(api, p);
   const WindowCursor made = q.after.value_or(kFirstWindowCursor);
   // A token the API made is accepted and decodes to its cursor.
   Params follow = p;
