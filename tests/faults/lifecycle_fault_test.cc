@@ -54,6 +54,7 @@ class LifecycleFaultTest : public ::testing::Test {
 };
 
 TEST_F(LifecycleFaultTest, RandomSigkillsUnderASteadyStreamLoseAndDoubleNothing) {
+  const Watchdog watchdog(std::chrono::seconds(240), "lifecycle_fault");  // ~35 s normally
   const std::uint64_t seed = Seed();
   std::fprintf(stderr, "lifecycle_fault: seed %llu\n", static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);
@@ -120,6 +121,7 @@ std::size_t Count(const std::string& text, const std::string& what) {
 }
 
 TEST_F(LifecycleFaultTest, BrokerRestartsUnderLoadLoseAndDoubleNothing) {
+  const Watchdog watchdog(std::chrono::seconds(240), "broker_restart_fault");  // ~30 s normally
   const std::uint64_t seed = Seed();
   std::fprintf(stderr, "broker_restart_fault: seed %llu\n", static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);

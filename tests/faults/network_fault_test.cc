@@ -101,6 +101,7 @@ class NetworkFaultTest : public ::testing::Test {
 };
 
 TEST_F(NetworkFaultTest, LinkDownLongerThanKeepAliveLosesAndDoublesNothing) {
+  const Watchdog watchdog(std::chrono::seconds(240), "network_fault");  // ~36 s normally
   const auto start = Clock::now();
   const std::string url = "tcp://" + root_addr_ + ":" + std::to_string(broker_->port());
   // A 2-s keep-alive (the default 30 s would take a minute to notice) and a 1-s back-off.
