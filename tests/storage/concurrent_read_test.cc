@@ -25,7 +25,7 @@ namespace {
 using testing::MakeSpec;
 using testing::OwnedRecord;
 
-constexpr int kMessages = 3000;
+constexpr int kMessages = 2000;
 constexpr int kReaders = 3;
 
 std::vector<PipelineSpec> Specs() {
