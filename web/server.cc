@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "web/dashboard_assets.h"
+#include "web/guarded_server.h"
 #include "web/worker_pool.h"
 
 namespace tidemark::web {
@@ -71,8 +72,9 @@ Result<int> HttpServer::Start() {
     }
     server_ = std::move(tls);
   } else {
-    server_ = std::make_unique<httplib::Server>();
+    server_ = std::make_unique<GuardedServer>(options_.request_timeout);
   }
+  GuardedServer* guarded = dynamic_cast<GuardedServer*>(server_.get());
   httplib::Server& s = *server_;
   const auto threads = static_cast<std::size_t>(options_.threads + options_.max_streams);
   const auto queue_max = static_cast<std::size_t>(options_.queue_max);
@@ -99,6 +101,8 @@ Result<int> HttpServer::Start() {
     return Error{"http: cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                  " (address in use, or not an address of this host?)"};
   }
+  // Room for a burst of connections to wait for accept(); the pool then answers or 429s them.
+  if (guarded) guarded->SetBacklog(options_.queue_max + options_.threads + options_.max_streams);
   port_ = port;
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return port_;
@@ -118,6 +122,7 @@ void HttpServer::Routes() {
       Send(res, Problem(429, "the HTTP server is saturated; retry shortly"));
       res.set_header("Retry-After", "1");
       res.set_header("Connection", "close");
+      GuardedServer::CloseAfterResponse();
       return httplib::Server::HandlerResponse::Handled;
     }
     if (!IsPublic(req.path) &&
@@ -133,6 +138,7 @@ void HttpServer::Routes() {
       Send(res, Problem(413, "the request body is larger than " +
                                  std::to_string(options_.max_body_bytes) + " bytes"));
       res.set_header("Connection", "close");
+      GuardedServer::CloseAfterResponse(/*linger=*/true);
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.method != "GET" && req.method != "HEAD") {

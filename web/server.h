@@ -1,8 +1,9 @@
 // HttpServer: tidemark's HTTP face (issue 5) on cpp-httplib — the JSON API under /api/v1,
 // Server-Sent Events at /api/v1/stream, /metrics, /livez, /readyz, the OpenAPI document and the
 // dashboard page. Limits: a bounded worker pool (429 when saturated), a cap on concurrent
-// streams, request size and read timeouts, TCP_NODELAY on every connection, an optional bearer
-// token (constant-time compare) and optional TLS.
+// streams, request size and read timeouts, a deadline for each whole request (plain HTTP:
+// GuardedServer, against slowloris), TCP_NODELAY on every connection, an optional bearer token
+// (constant-time compare) and optional TLS.
 //
 // Threading: Start() and Stop() from one thread (the gateway's main thread); requests run on
 // the pool's workers and read only through ApiData, the EventFeed and atomics, so HTTP never
@@ -17,6 +18,7 @@
 
 #include "engine/pipeline.h"
 #include "engine/result.h"
+#include "engine/time.h"
 #include "web/api.h"
 #include "web/api_data.h"
 #include "web/event_feed.h"
@@ -39,6 +41,7 @@ struct ServerOptions {
   int max_streams = 8;                     // concurrent /api/v1/stream connections; beyond: 429
   std::size_t max_body_bytes = 64 * 1024;  // larger request bodies: 413
   int read_timeout_s = 5;                  // slow clients are cut off
+  Millis request_timeout = 5 * kSecond;    // a whole request, from accept or keep-alive (HTTP)
   int write_timeout_s = 5;
   int keep_alive_s = 5;
   int worker_nice = 10;             // HTTP workers' scheduling priority below the ingest thread's

@@ -3,9 +3,19 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
+
 namespace tidemark::web {
 namespace {
 thread_local bool tls_saturated = false;
+thread_local std::int64_t tls_queued_at = 0;
+thread_local const std::atomic<std::size_t>* tls_waiting = nullptr;
+
+std::int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 }  // namespace
 
 WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_max, int nice)
@@ -20,7 +30,8 @@ void WorkerPool::enqueue(std::function<void()> fn) {
   {
     std::lock_guard lock(mu_);
     Queue& q = main_.jobs.size() < queue_max_ ? main_ : overflow_;
-    q.jobs.push_back(std::move(fn));
+    q.jobs.push_back({std::move(fn), SteadyMillis()});
+    waiting_ = main_.jobs.size();
     q.ready.notify_one();
   }
 }
@@ -38,20 +49,28 @@ void WorkerPool::shutdown() {
 
 bool WorkerPool::Saturated() { return tls_saturated; }
 
+std::int64_t WorkerPool::QueuedAt() { return tls_queued_at; }
+
+bool WorkerPool::OthersWaiting() { return tls_waiting != nullptr && *tls_waiting > 0; }
+
 void WorkerPool::Work(Queue& q, bool overflow) {
   tls_saturated = overflow;
+  tls_waiting = &waiting_;
   // Linux: a thread id names just this thread. Failure (a seccomp filter) only costs priority.
   if (nice_ != 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_);
   for (;;) {
-    std::function<void()> fn;
+    Job job;
     {
       std::unique_lock lock(mu_);
       q.ready.wait(lock, [&] { return shutdown_ || !q.jobs.empty(); });
       if (q.jobs.empty()) return;  // shut down and drained
-      fn = std::move(q.jobs.front());
+      job = std::move(q.jobs.front());
       q.jobs.pop_front();
+      waiting_ = main_.jobs.size();
     }
-    fn();
+    tls_queued_at = job.queued_at;
+    job.fn();
+    tls_queued_at = 0;
   }
 }
 

@@ -11,7 +11,9 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -30,14 +32,25 @@ class WorkerPool final : public httplib::TaskQueue {
 
   // True on the overflow thread: the request must be answered 429.
   static bool Saturated();
+  // On a worker: when the job it runs was queued (steady-clock ms; 0 elsewhere) — for a
+  // connection, when it was accepted.
+  static std::int64_t QueuedAt();
+  // On a worker: true while connections wait in the queue for a worker (an idle keep-alive
+  // connection should then make room instead of holding its worker).
+  static bool OthersWaiting();
 
  private:
+  struct Job {
+    std::function<void()> fn;
+    std::int64_t queued_at;
+  };
   struct Queue {
-    std::deque<std::function<void()>> jobs;
+    std::deque<Job> jobs;
     std::condition_variable ready;
   };
   void Work(Queue& q, bool overflow);
 
+  std::atomic<std::size_t> waiting_{0};  // main_.jobs.size(), readable without the lock
   const std::size_t queue_max_;
   const int nice_;
   std::mutex mu_;

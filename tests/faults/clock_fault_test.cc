@@ -95,15 +95,15 @@ TEST_F(ClockFaultTest, FutureAnd1970ClocksAreRejectedOrLateAndTouchNoOtherWindow
   std::int64_t seq = 1'000'000, future = 0, stuck = 0, broken = 0;
   for (int round = 0; round < kRounds; ++round) {
     const std::int64_t ahead = NowMillis() + kTenYears + round * 1000;
-    ASSERT_TRUE(bad.Publish("devices/d4/telemetry",
-                            {Json("d4", std::to_string(ahead), seq++),
-                             Json("d4", std::to_string(ahead / 1000), seq++),
-                             Json("d4", "\"" + Rfc3339(ahead) + "\"", seq++)}));
+    ASSERT_TRUE(bad.Publish(
+        "devices/d4/telemetry",
+        {Json("d4", std::to_string(ahead), seq++), Json("d4", std::to_string(ahead / 1000), seq++),
+         Json("d4", "\"" + Rfc3339(ahead) + "\"", seq++)}));
     future += 3;
-    ASSERT_TRUE(bad.Publish("devices/stuck/telemetry",
-                            {Json("stuck", "\"1970-01-01T00:00:05Z\"", seq++),
-                             Json("stuck", "5", seq++), Json("stuck", "0", seq++),
-                             Json("stuck", "5.5", seq++)}));
+    ASSERT_TRUE(
+        bad.Publish("devices/stuck/telemetry",
+                    {Json("stuck", "\"1970-01-01T00:00:05Z\"", seq++), Json("stuck", "5", seq++),
+                     Json("stuck", "0", seq++), Json("stuck", "5.5", seq++)}));
     stuck += 4;
     ASSERT_TRUE(bad.Publish("devices/broken/telemetry", Json("broken", "1e17", seq++)));
     ++broken;

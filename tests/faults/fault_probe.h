@@ -160,6 +160,8 @@ class RawSocket {
   RawSocket& operator=(const RawSocket&) = delete;
 
   bool connected() const { return fd_ >= 0; }
+  // errno of the last failed recv (ECONNRESET: the peer reset the connection); 0 if none.
+  int error() const { return error_; }
   // False once the peer closed or reset the connection.
   bool Send(const std::string& bytes) {
     std::size_t done = 0;
@@ -182,6 +184,7 @@ class RawSocket {
       if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
       char buf[4096];
       const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n < 0) error_ = errno;
       if (n <= 0) break;
       out.append(buf, static_cast<std::size_t>(n));
       if (!until.empty() && out.find(until) != std::string::npos) break;
@@ -206,6 +209,7 @@ class RawSocket {
 
  private:
   int fd_ = -1;
+  int error_ = 0;
 };
 
 }  // namespace tidemark::testing
