@@ -144,7 +144,7 @@ TEST_F(HttpAbuseTest, OversizedBodiesGet413AndTheConnectionCloses) {
 
 TEST_F(HttpAbuseTest, SlowClientsDoNotStarveWellBehavedOnes) {
   // Three times as many slow clients as workers, each trickling a header byte every 500 ms (well
-  // inside the 5-s read timeout between bytes), for 15 s.
+  // inside the 5-s read timeout between bytes), for as long as the 12 probes take (~25 s).
   constexpr int kSlow = 3 * kWorkers;
   std::vector<std::unique_ptr<RawSocket>> slow;
   for (int i = 0; i < kSlow; ++i) {
