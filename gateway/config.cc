@@ -737,6 +737,16 @@ bool UsesEventTime(const Config& config) {
                      [](const PipelineSpec& p) { return p.time == TimeMode::kEvent; });
 }
 
+DecoderOptions DecoderOptionsOf(const Config& config) {
+  DecoderOptions d;
+  d.device = config.input.device;
+  d.event_time = config.input.event_time;
+  d.require_event_time = UsesEventTime(config);
+  d.fields = FieldsRead(config);
+  d.max_payload_bytes = config.input.max_payload_bytes;
+  return d;
+}
+
 bool IsLoopbackListen(std::string_view listen) {
   return listen.starts_with("127.") || listen.starts_with("localhost:") ||
          listen.starts_with("[::1]:");

@@ -12,6 +12,7 @@
 #include "engine/pipeline.h"
 #include "engine/result.h"
 #include "engine/time.h"
+#include "gateway/decoder.h"
 #include "storage/sqlite.h"
 
 namespace tidemark {
@@ -99,6 +100,8 @@ std::string_view DefaultConfigText();
 std::vector<std::string> FieldsRead(const Config& config);
 // True when any pipeline uses event time (time = "event"), i.e. records need an event time.
 bool UsesEventTime(const Config& config);
+// The record decoder's options for this config ([input] keys, FieldsRead, UsesEventTime).
+DecoderOptions DecoderOptionsOf(const Config& config);
 // True when an http.listen address is on loopback: the only case where no bearer token is
 // needed (DESIGN.md §6).
 bool IsLoopbackListen(std::string_view listen);

@@ -10,16 +10,6 @@ namespace {
 constexpr std::int64_t kRetentionBatch = 1000;
 constexpr Millis kSummaryEvery = kMinute;
 
-DecoderOptions DecoderOptionsOf(const Config& config) {
-  DecoderOptions d;
-  d.device = config.input.device;
-  d.event_time = config.input.event_time;
-  d.require_event_time = UsesEventTime(config);
-  d.fields = FieldsRead(config);
-  d.max_payload_bytes = config.input.max_payload_bytes;
-  return d;
-}
-
 StoreOptions StoreOptionsOf(const StorageConfig& storage) {
   StoreOptions s;
   s.path = storage.path;

@@ -175,15 +175,9 @@ void CheckBounds(const Config& c, const std::string& text) {
   }
 }
 
-// The decoder the gateway builds from this config (gateway/ingest.cc DecoderOptionsOf).
+// The decoder the gateway builds from this config.
 void CheckDecoder(const Config& c) {
-  DecoderOptions d;
-  d.device = c.input.device;
-  d.event_time = c.input.event_time;
-  d.require_event_time = UsesEventTime(c);
-  d.fields = FieldsRead(c);
-  d.max_payload_bytes = c.input.max_payload_bytes;
-  RecordDecoder decoder(d);
+  RecordDecoder decoder(DecoderOptionsOf(c));
   const Decoded& r = decoder.Decode(
       "devices/dev-1/telemetry",
       R"({"deviceId":"dev-1","eventTime":"2026-11-25T12:04:00Z","temperature":21.5})");
