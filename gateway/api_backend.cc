@@ -168,6 +168,9 @@ web::HealthView ApiBackend::Health() {
   web::HealthView v;
   v.storage_ok = h.storage_ok;
   v.mqtt_connected = mqtt_ && mqtt_->connected();
+  v.clock.ok = h.clock_ok;
+  v.clock.now = clock_.Now();
+  v.clock.newest_commit = Known(h.newest_commit);
   v.messages = h.messages;
   v.redeliveries = h.redeliveries;
   v.storage_errors = h.storage_errors;

@@ -645,7 +645,8 @@ max_payload_bytes = 65536         # larger payloads are rejected
 [storage]
 path = "/var/lib/tidemark/tidemark.db"
 synchronous = "normal"            # or "full" (fsync on every commit)
-retention = "7 days"              # final windows older than this are deleted
+retention = "7 days"              # final windows are deleted this long after they closed
+                                  # (closed_at, the gateway clock), whatever their event time
 checkpoint_interval = "10s"
 checkpoint_records = 50000        # checkpoint after this many records, or the interval
 late_log_max = 100000             # rows kept in the late-data log

@@ -46,7 +46,7 @@ struct InputConfig {
 struct StorageConfig {
   std::string path = "/var/lib/tidemark/tidemark.db";
   sqlite::Synchronous synchronous = sqlite::Synchronous::kNormal;
-  Millis retention = 7 * kDay;  // final windows older than this are deleted
+  Millis retention = 7 * kDay;  // final windows are deleted this long after their closed_at
   Millis checkpoint_interval = 10 * kSecond;
   std::int64_t checkpoint_records = 50000;
   std::int64_t late_log_max = 100000;

@@ -78,6 +78,7 @@ Result<std::unique_ptr<Ingest>> Ingest::Open(const Config& config, const Clock& 
                  " failed: " + recovered.status().message};
   }
   ingest->recovered_ = *recovered;
+  ingest->health_.newest_commit = ingest->store_->newest_commit();
   ingest->recovered_.millis = SteadyMillis() - begin;
   const RecoveryStats& r = ingest->recovered_;
   log::Info("restored " + std::to_string(r.open_windows) + " open windows for " +
@@ -148,6 +149,7 @@ void Ingest::PublishUpdates() {
 bool Ingest::HandleLocked(std::string_view topic, std::string_view payload, bool duplicate,
                           Millis now) {
   if (needs_recover_ && !TryRecover()) return false;
+  if (ClockBehind(now)) return false;
   const std::uint64_t message_hash = HashBytes(payload, HashBytes(topic));
   if (duplicate && store_->SeenMessage(message_hash)) {
     ++health_.redeliveries;  // committed before a crash or reconnect: acknowledge, don't count
@@ -200,6 +202,7 @@ bool Ingest::CommitRejection(RejectReason reason, std::string_view detail, std::
 
 void Ingest::Committed(Millis now) {
   ++health_.messages;
+  health_.newest_commit = store_->newest_commit();
   health_.outbox_newest = store_->outbox_newest();
   health_.last_commit = now;
   if (!health_.storage_ok) {
@@ -238,11 +241,33 @@ bool Ingest::TryRecover() {
   return true;
 }
 
+// Nothing may be committed at a processing time before one already committed: arrival times,
+// idle closes and processing-time windows would run backwards. Logs when it starts and ends.
+bool Ingest::ClockBehind(Millis now) {
+  const Millis newest = store_->newest_commit();
+  health_.newest_commit = newest;
+  const bool behind = newest != kNoTime && now < newest;
+  if (behind != health_.clock_ok) return behind;  // no change
+  health_.clock_ok = !behind;
+  if (behind) {
+    log::Error("clock: the wall clock (" + FormatRfc3339(now) +
+               ") is earlier than the newest commit in the database (" + FormatRfc3339(newest) +
+               "): not set yet, or set back; holding messages unacknowledged until it catches up");
+  } else {
+    log::Notice("clock: the wall clock reached the newest commit in the database; ingest resumed");
+  }
+  return behind;
+}
+
 bool Ingest::Tick() {
   std::lock_guard lock(mu_);
   const Millis now = clock_.Now();
   health_.busy_since = SteadyMillis();
   bool ok = !needs_recover_ || TryRecover();
+  if (ok && ClockBehind(now)) {
+    health_.busy_since = 0;
+    return true;
+  }
   if (ok) {
     out_.clear();
     engine_.TickAt(now, out_);

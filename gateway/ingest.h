@@ -10,7 +10,10 @@
 // Handle() returns true only after the message is durably committed (or recognised as a
 // redelivery of one that was): only then may the caller return from Paho's callback, which
 // sends the PUBACK. On a storage failure it rolls the engine back to what is on disk, reports
-// not-ready, and returns false: the caller keeps the message and retries.
+// not-ready, and returns false: the caller keeps the message and retries. It also returns false,
+// committing nothing, while the wall clock is earlier than the newest commit in the database
+// (an edge box without a real-time clock boots in 1970; a clock set back): rejecting every
+// record as future_time and acknowledging it would lose them. Tick() does nothing meanwhile.
 #pragma once
 
 #include <atomic>
@@ -34,8 +37,12 @@ namespace tidemark {
 // Counters and state for readiness, the watchdog and metrics; atomics, readable anywhere.
 struct IngestHealth {
   std::atomic<bool> storage_ok{true};
-  std::atomic<std::int64_t> messages{0};      // handled (committed) MQTT messages
-  std::atomic<std::int64_t> redeliveries{0};  // recognised as already committed
+  // False while the wall clock is earlier than the newest commit in the database: messages are
+  // held unacknowledged (see Ingest::ClockBehind).
+  std::atomic<bool> clock_ok{true};
+  std::atomic<Millis> newest_commit{kNoTime};  // StateStore::newest_commit()
+  std::atomic<std::int64_t> messages{0};       // handled (committed) MQTT messages
+  std::atomic<std::int64_t> redeliveries{0};   // recognised as already committed
   std::atomic<std::int64_t> rejected{0};
   std::atomic<std::int64_t> storage_errors{0};
   std::atomic<Millis> last_commit{0};          // processing time of the newest commit
@@ -85,6 +92,7 @@ class Ingest {
   void Committed(Millis now);
   bool StorageFailed(const sqlite::Status& status, std::string_view what);
   bool TryRecover();
+  bool ClockBehind(Millis now);
   void SummariseRejections(Millis now);
   void PublishClosed();
   void PublishUpdates();

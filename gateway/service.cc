@@ -58,7 +58,8 @@ void Service::OnMessage(std::string_view topic, std::string_view payload, bool d
   for (;;) {
     if (stopping_) Park();  // returning would acknowledge a message we did not take
     if (ingest_->Handle(topic, payload, duplicate)) break;
-    // Storage failed: keep the message (no PUBACK) and retry until it commits.
+    // Storage failed, or the clock is behind the database: keep the message (no PUBACK) and
+    // retry until it commits.
     std::unique_lock lock(mu_);
     wake_.wait_for(lock, std::chrono::milliseconds(kStallRetry),
                    [this] { return stopping_.load(); });
@@ -118,6 +119,7 @@ int Service::Run() {
   const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
   const Millis watchdog_ms = static_cast<Millis>(watchdog_usec / 1000);
   bool ready = false;
+  bool clock_ok = true;  // as last told to systemd (STATUS=)
   boost::asio::steady_timer timer(io);
   std::function<void(const boost::system::error_code&)> on_tick =
       [&](const boost::system::error_code& ec) {
@@ -135,6 +137,12 @@ int Service::Run() {
           sd_notify(0, "READY=1\nSTATUS=ingesting");
           log::Info(http_ ? "ready: storage open, HTTP listening, MQTT subscribed"
                           : "ready: storage open, MQTT subscribed (HTTP disabled)");
+        }
+        if (ready && health.clock_ok != clock_ok) {
+          clock_ok = health.clock_ok;
+          sd_notify(0, clock_ok ? "STATUS=ingesting"
+                                : "STATUS=holding messages: the wall clock is earlier than the "
+                                  "newest commit in the database");
         }
         const Millis busy = health.busy_since;
         if (watchdog && (busy == 0 || now - busy < watchdog_ms)) sd_notify(0, "WATCHDOG=1");

@@ -106,6 +106,12 @@ CREATE TABLE outbox(
   topic TEXT NOT NULL,
   payload BLOB NOT NULL);
 )sql",
+    // 8: retention counts from when a window became final (closed_at, the gateway's clock), not
+    // from its end in event time: a window closed today from year-old readings is kept.
+    R"sql(
+DROP INDEX windows_final_by_end;
+CREATE INDEX windows_final_by_closed_at ON windows(closed_at) WHERE status = 'final';
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

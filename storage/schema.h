@@ -7,7 +7,7 @@
 
 namespace tidemark {
 
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 // Applies the migrations after the database's user_version, up to `target` (tests use an
 // older target to build an old database).

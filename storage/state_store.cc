@@ -150,7 +150,7 @@ Status StateStore::Prepare() {
       {&stmts_->delete_expired,
        "DELETE FROM windows WHERE (pipeline, device, window_start, window_end) IN ("
        "SELECT pipeline, device, window_start, window_end FROM windows "
-       "WHERE status = 'final' AND window_end < ? LIMIT ?)"},
+       "WHERE status = 'final' AND closed_at < ? LIMIT ?)"},
   };
   for (const Item& item : items) {
     auto stmt = db_.Prepare(item.sql);
@@ -404,8 +404,9 @@ Status StateStore::AppendLog(int kind, Millis arrival, std::uint64_t message_has
   return s;
 }
 
-void StateStore::Committed() {
+void StateStore::Committed(Millis arrival) {
   ++last_seq_;
+  newest_commit_ = std::max(newest_commit_, arrival);
   if (pending_hash_) recent_.Add(*pending_hash_);
   pending_hash_.reset();
 }
@@ -487,7 +488,7 @@ Status StateStore::CommitRecord(const Record& record, Millis arrival, std::uint6
   }
   if (Status s = WriteOutput(engine, out); !s.ok()) return s;
   if (Status s = tx.Commit(); !s.ok()) return s;
-  Committed();
+  Committed(arrival);
   return Status::Ok();
 }
 
@@ -509,7 +510,7 @@ Status StateStore::CommitRejected(RejectReason reason, std::string_view detail,
   q.Bind(6, detail);
   if (Status s = q.Run(); !s.ok()) return s;
   if (Status s = tx.Commit(); !s.ok()) return s;
-  Committed();
+  Committed(arrival);
   return Status::Ok();
 }
 
@@ -520,7 +521,7 @@ Status StateStore::CommitTick(Millis now, const Engine& engine, const Output& ou
   if (Status s = AppendLog(kLogTick, now, 0, {}); !s.ok()) return s;
   if (Status s = WriteOutput(engine, out); !s.ok()) return s;
   if (Status s = tx.Commit(); !s.ok()) return s;
-  Committed();
+  Committed(now);
   return Status::Ok();
 }
 
@@ -618,6 +619,7 @@ Status StateStore::CheckpointTx(Engine& engine, Millis now) {
   stats_written_ = std::move(stats_pending);
   checkpoint_seq_ = last_seq_;
   last_checkpoint_ = now;
+  newest_commit_ = std::max(newest_commit_, now);
   return Status::Ok();
 }
 
@@ -630,10 +632,12 @@ StatusOr<RecoveryStats> StateStore::Recover(Engine& engine) {
 
 StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
   disk_.clear();
+  newest_commit_ = kNoTime;
   EngineSnapshot snap;
   std::int64_t seq = 0;
   {
-    auto q = db_.Prepare("SELECT seq, next_seq, total, rejected FROM checkpoint WHERE id = 1");
+    auto q = db_.Prepare(
+        "SELECT seq, next_seq, total, rejected, written_at FROM checkpoint WHERE id = 1");
     if (!q.ok()) return q.status();
     auto step = q->Step();
     if (!step.ok()) return step.status();
@@ -645,6 +649,7 @@ StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
       if (rejected.size() != sizeof(snap.rejected))
         return Corrupt("checkpoint: bad rejected counts");
       std::memcpy(snap.rejected.data(), rejected.data(), rejected.size());
+      newest_commit_ = q->ColumnInt64(4);
     }
   }
   stats_written_.clear();
@@ -783,6 +788,7 @@ StatusOr<RecoveryStats> StateStore::RecoverTx(Engine& engine) {
     if (*step == StepResult::kDone) break;
     last_seq_ = q->ColumnInt64(0);
     const Millis arrival = q->ColumnInt64(2);
+    newest_commit_ = std::max(newest_commit_, arrival);
     const std::string_view body = q->ColumnBlob(3);
     switch (q->ColumnInt64(1)) {
       case kLogRecord:
@@ -826,9 +832,9 @@ Status StateStore::LoadRecentHashes() {
   }
 }
 
-StatusOr<std::int64_t> StateStore::DeleteExpired(Millis older_than, std::int64_t batch) {
+StatusOr<std::int64_t> StateStore::DeleteExpired(Millis closed_before, std::int64_t batch) {
   sqlite::Statement& q = stmts_->delete_expired;
-  q.Bind(1, older_than);
+  q.Bind(1, closed_before);
   q.Bind(2, batch);
   if (Status s = q.Run(); !s.ok()) return s;
   return static_cast<std::int64_t>(db_.Changes());

@@ -97,8 +97,9 @@ class StateStore {
   // and counters, and trims the ingest log, late log and rejected samples.
   sqlite::Status Checkpoint(Engine& engine, Millis now);
 
-  // Deletes up to `batch` final windows that ended before `older_than`; returns how many.
-  sqlite::StatusOr<std::int64_t> DeleteExpired(Millis older_than, std::int64_t batch);
+  // Retention: deletes up to `batch` final windows that became final (closed_at, processing
+  // time) before `closed_before`; returns how many. A window's event time does not matter.
+  sqlite::StatusOr<std::int64_t> DeleteExpired(Millis closed_before, std::int64_t batch);
 
   // The outbox: the newest id written, the oldest still there (0 when empty), and deleting what
   // the upstream broker acknowledged (ids <= `acked`; its own small transaction).
@@ -108,6 +109,10 @@ class StateStore {
 
   sqlite::Database& db() { return db_; }
   std::int64_t last_seq() const { return last_seq_; }
+  // The newest processing time committed (a message's arrival, a tick, a checkpoint); kNoTime
+  // for a new database. Set by Recover(), moved forward by every commit. The gateway holds
+  // messages while its clock is earlier (the clock went back, or is not set yet).
+  Millis newest_commit() const { return newest_commit_; }
 
  private:
   StateStore(sqlite::Database db, StoreOptions options);
@@ -122,7 +127,7 @@ class StateStore {
   sqlite::Status CheckpointTx(Engine& engine, Millis now);
   sqlite::StatusOr<RecoveryStats> RecoverTx(Engine& engine);
   std::vector<DiskDevice>& DiskDevices(std::string_view pipeline);
-  void Committed();
+  void Committed(Millis arrival);
   sqlite::Status LoadRecentHashes();  // bookkeeping after a logged message's transaction committed
   class Tx;
 
@@ -133,6 +138,7 @@ class StateStore {
   std::int64_t outbox_pending_ = 0;  // newest outbox id of the open transaction
   std::int64_t checkpoint_seq_ = 0;  // log entries up to this are in the checkpoint
   Millis last_checkpoint_ = kNoTime;
+  Millis newest_commit_ = kNoTime;
   RecentHashes recent_;
   std::optional<std::uint64_t> pending_hash_;  // of the log entry in the open transaction
   std::vector<std::int64_t> stats_written_;    // device_stats.records as checkpointed, by id

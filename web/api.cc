@@ -351,7 +351,11 @@ Reply Api::State(const Params& p) const {
                {"messages", health.messages},
                {"redeliveries", health.redeliveries},
                {"storage", storage},
-               {"mqtt", {{"connected", health.mqtt_connected}}}};
+               {"mqtt", {{"connected", health.mqtt_connected}}},
+               {"clock",
+                {{"ok", health.clock.ok},
+                 {"now", TimeJson(health.clock.now)},
+                 {"newest_commit", TimeJson(health.clock.newest_commit)}}}};
   if (health.output) {
     body["output"] = {{"connected", health.output->connected},
                       {"pending", health.output->pending},
@@ -414,13 +418,18 @@ Reply Api::Readyz(const Params& p) const {
   Query q(p, {"verbose"});
   if (!q.ok()) return q.error();
   const HealthView h = data_.Health();
-  const bool ready = h.storage_ok && h.mqtt_connected;
+  const bool ready = h.storage_ok && h.mqtt_connected && h.clock.ok;
   std::string body;
   if (q.Has("verbose")) {
     body += std::string("[") + (h.storage_ok ? "+" : "-") + "]storage " +
             (h.storage_ok ? "ok" : "failing (commits roll back; ingest stalls)") + "\n";
     body += std::string("[") + (h.mqtt_connected ? "+" : "-") + "]mqtt " +
             (h.mqtt_connected ? "ok" : "not subscribed") + "\n";
+    body += h.clock.ok ? std::string("[+]clock ok\n")
+                       : "[-]clock behind: " + FormatRfc3339(h.clock.now) +
+                             " is earlier than the newest commit " +
+                             (h.clock.newest_commit ? FormatRfc3339(*h.clock.newest_commit) : "") +
+                             " (messages held unacknowledged)\n";
     body += "[+]http ok\n";
   }
   body += ready ? "ok\n" : "not ready\n";

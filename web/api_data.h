@@ -139,9 +139,18 @@ struct OutputView {
   std::int64_t published = 0;  // acknowledged since start
 };
 
+// The gateway's wall clock against the database: while `now` is earlier than the newest
+// commit, messages are held unacknowledged (not ready).
+struct ClockView {
+  bool ok = true;
+  Millis now = 0;
+  std::optional<Millis> newest_commit;  // none for a new database
+};
+
 struct HealthView {
   bool storage_ok = false;
   bool mqtt_connected = false;
+  ClockView clock;
   std::int64_t messages = 0;      // committed MQTT messages
   std::int64_t redeliveries = 0;  // recognised as already committed
   std::int64_t storage_errors = 0;

@@ -118,6 +118,9 @@ std::string PrometheusText(const LiveView& live, const HealthView& health,
   w.Sample("tidemark_mqtt_connected", "", health.mqtt_connected ? 1 : 0);
   w.Family("tidemark_storage_ok", "gauge", "1 while commits succeed.");
   w.Sample("tidemark_storage_ok", "", health.storage_ok ? 1 : 0);
+  w.Family("tidemark_clock_ok", "gauge",
+           "0 while the wall clock is earlier than the newest commit (messages are held).");
+  w.Sample("tidemark_clock_ok", "", health.clock.ok ? 1 : 0);
   w.Family("tidemark_storage_errors_total", "counter", "Failed commits and checkpoints.");
   w.Sample("tidemark_storage_errors_total", "", static_cast<double>(health.storage_errors));
   if (db_bytes) {

@@ -86,7 +86,7 @@ const std::string& OpenApiDocument() {
         }
       },
       "State": {
-        "type": "object", "required": ["as_of", "records", "pipelines", "rejected", "rejected_total", "messages", "redeliveries", "storage", "mqtt"],
+        "type": "object", "required": ["as_of", "records", "pipelines", "rejected", "rejected_total", "messages", "redeliveries", "storage", "mqtt", "clock"],
         "properties": {
           "as_of": {"$ref": "#/components/schemas/NullableTime"},
           "records": {"type": "integer"},
@@ -107,6 +107,7 @@ const std::string& OpenApiDocument() {
             }
           },
           "mqtt": {"type": "object", "required": ["connected"], "properties": {"connected": {"type": "boolean"}}},
+          "clock": {"type": "object", "description": "the gateway's wall clock against the database: while now is earlier than newest_commit (clock not set yet, or set back) messages are held unacknowledged and /readyz is 503", "required": ["ok", "now", "newest_commit"], "properties": {"ok": {"type": "boolean"}, "now": {"$ref": "#/components/schemas/NullableTime"}, "newest_commit": {"$ref": "#/components/schemas/NullableTime"}}},
           "output": {"type": "object", "description": "with [output] only", "required": ["connected", "pending", "published"], "properties": {"connected": {"type": "boolean"}, "pending": {"type": "integer", "description": "outbox messages not yet acknowledged upstream"}, "published": {"type": "integer"}}}
         }
       },
@@ -222,7 +223,7 @@ const std::string& OpenApiDocument() {
     "/livez": {"get": {"summary": "200 while the process serves HTTP.", "security": [], "responses": {"200": {"description": "alive"}}}},
     "/readyz": {
       "get": {
-        "summary": "200 when storage commits and MQTT is subscribed, else 503; ?verbose lists the checks.",
+        "summary": "200 when storage commits, MQTT is subscribed and the wall clock is not behind the newest commit, else 503; ?verbose lists the checks.",
         "security": [],
         "parameters": [{"name": "verbose", "in": "query", "allowEmptyValue": true, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gateway/gateway_harness.h"
 #include "tests/support/process.h"
 
 namespace tidemark::testing {
@@ -73,7 +74,8 @@ class DemoTest : public ::testing::Test {
 
 TEST_F(DemoTest, ServesTheDashboardAndStopsEverythingOnSigint) {
   const int port = FreeLoopbackPort();
-  Process demo({TIDEMARK_BINARY, "demo", "--port-http", std::to_string(port)}, dir_ / "demo.log");
+  Process demo(TidemarkCommand(dir_.path(), {"demo", "--port-http", std::to_string(port)}),
+               dir_ / "demo.log");
   ASSERT_EQ(DashboardPort(demo), port) << demo.Log();
   const std::string log = demo.Log();
   EXPECT_NE(log.find("curl -s localhost:" + std::to_string(port) +
@@ -122,9 +124,9 @@ TEST_F(DemoTest, KeepDirKeepsTheFilesAndATakenPortIsReplaced) {
   const int taken = ntohs(addr.sin_port);
 
   const fs::path keep = dir_ / "kept";
-  Process demo(
-      {TIDEMARK_BINARY, "demo", "--port-http", std::to_string(taken), "--keep", keep.string()},
-      dir_ / "demo.log");
+  Process demo(TidemarkCommand(dir_.path(), {"demo", "--port-http", std::to_string(taken), "--keep",
+                                             keep.string()}),
+               dir_ / "demo.log");
   const int port = DashboardPort(demo);
   ASSERT_GT(port, 0) << demo.Log();
   EXPECT_NE(port, taken);
@@ -139,7 +141,8 @@ TEST_F(DemoTest, KeepDirKeepsTheFilesAndATakenPortIsReplaced) {
   }
   EXPECT_TRUE(fs::is_empty(tmp_));
   // A directory that already holds a database is refused, not overwritten.
-  Process again({TIDEMARK_BINARY, "demo", "--keep", keep.string()}, dir_ / "again.log");
+  Process again(TidemarkCommand(dir_.path(), {"demo", "--keep", keep.string()}),
+                dir_ / "again.log");
   EXPECT_EQ(again.Wait(std::chrono::seconds(10)), 2) << again.Log();
   EXPECT_NE(again.Log().find("already holds a tidemark.db"), std::string::npos) << again.Log();
 }

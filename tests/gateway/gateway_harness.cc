@@ -4,6 +4,8 @@
 #include <mqtt/async_client.h>
 #include <signal.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -16,6 +18,59 @@
 namespace tidemark::testing {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// libfaketime's multi-threaded variant, from Debian's faketime package.
+std::string FaketimeLibrary() {
+  std::error_code ec;
+  for (const fs::directory_entry& arch : fs::directory_iterator("/usr/lib", ec)) {
+    const fs::path lib = arch.path() / "faketime" / "libfaketimeMT.so.1";
+    if (fs::exists(lib, ec)) return lib.string();
+  }
+  std::fprintf(stderr, "libfaketimeMT.so.1 not found: apt-get install faketime\n");
+  std::abort();
+}
+
+// The offset libfaketime reads (FAKETIME_TIMESTAMP_FILE): whole seconds, signed.
+void WriteClockOffset(const fs::path& rc, std::int64_t offset) {
+  std::ofstream(rc) << (offset >= 0 ? "+" : "") << offset / 1000 << "\n";
+}
+
+}  // namespace
+
+std::int64_t ClockShiftMillis() {
+  static const std::int64_t shift = [] {
+    const char* days = std::getenv("TIDEMARK_TEST_CLOCK_SHIFT_DAYS");
+    if (days == nullptr || *days == '\0') return std::int64_t{0};
+    char* end = nullptr;
+    const long long n = std::strtoll(days, &end, 10);
+    if (*end != '\0') {
+      std::fprintf(stderr, "TIDEMARK_TEST_CLOCK_SHIFT_DAYS=%s: want a whole number of days\n",
+                   days);
+      std::abort();
+    }
+    return static_cast<std::int64_t>(n) * 86'400'000;
+  }();
+  return shift;
+}
+
+std::vector<std::string> TidemarkCommand(const fs::path& dir, const std::vector<std::string>& args,
+                                         std::int64_t offset) {
+  std::vector<std::string> argv;
+  if (offset != 0) {
+    const fs::path rc = dir / "faketime.rc";
+    WriteClockOffset(rc, offset);
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    argv = {"env", "LD_PRELOAD=" + FaketimeLibrary(), "FAKETIME_TIMESTAMP_FILE=" + rc.string(),
+            "FAKETIME_CACHE_DURATION=1", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+            // An ASan build wants its runtime first; libfaketime only wraps the clock calls.
+            std::string("ASAN_OPTIONS=") + (asan ? asan : "") + ":verify_asan_link_order=0"};
+  }
+  argv.push_back(TIDEMARK_BINARY);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
 
 Gateway::Gateway(const fs::path& dir, const std::string& broker_url, const std::string& pipelines,
                  const std::string& input_extra, const std::string& storage_extra,
@@ -63,7 +118,9 @@ void Gateway::Launch() {
   static int starts = 0;  // a fresh log file per start, so old lines never match
   const std::string log = "tidemark-" + std::to_string(++starts) + ".log";
   std::vector<std::string> argv = prefix_;
-  argv.insert(argv.end(), {TIDEMARK_BINARY, "--config", (dir_ / "tidemark.toml").string()});
+  const std::vector<std::string> command = TidemarkCommand(
+      dir_, {"--config", (dir_ / "tidemark.toml").string()}, ClockShiftMillis() + clock_offset_);
+  argv.insert(argv.end(), command.begin(), command.end());
   ExpectNoSanitizerReport();  // of the previous run, before its Process goes
   process_ = Process(argv, dir_ / log);
 }
@@ -75,6 +132,12 @@ bool Gateway::WaitReady(std::chrono::milliseconds timeout) {
 int Gateway::Stop() {
   process_.Signal(SIGTERM);
   return process_.Wait(std::chrono::seconds(20));
+}
+
+void Gateway::SetClockOffset(std::int64_t by) {
+  clock_offset_ = by;
+  const fs::path rc = dir_ / "faketime.rc";
+  if (fs::exists(rc)) WriteClockOffset(rc, ClockShiftMillis() + by);  // a running one re-reads it
 }
 
 void Gateway::Kill() {
@@ -183,7 +246,8 @@ bool WaitForLogged(const std::string& db_path, std::int64_t count,
 std::int64_t NowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
-      .count();
+             .count() +
+         ClockShiftMillis();
 }
 
 std::int64_t FloorTo(std::int64_t t, std::int64_t unit) { return t - ((t % unit) + unit) % unit; }

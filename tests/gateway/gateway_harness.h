@@ -19,6 +19,19 @@ class async_client;
 
 namespace tidemark::testing {
 
+// The wall clock of the tidemark processes a test starts. The shifted-clock CI phase sets
+// TIDEMARK_TEST_CLOCK_SHIFT_DAYS (e.g. 1100 or -1100): every tidemark process then runs under
+// libfaketime that many days away from the real date, and NowMillis() — the test's "now", from
+// which fixtures take their event times — moves with it. A suite that passes only near today's
+// date fails that phase.
+std::int64_t ClockShiftMillis();
+// The command line of a tidemark process: TIDEMARK_BINARY and `args`, run under libfaketime
+// with its wall clock `offset` ms away from the real one when `offset` is not 0 (the offset is
+// read from `dir`/faketime.rc, rewritten by each call, and re-read by the process every second).
+std::vector<std::string> TidemarkCommand(const std::filesystem::path& dir,
+                                         const std::vector<std::string>& args,
+                                         std::int64_t offset = ClockShiftMillis());
+
 // The gateway binary with a config written to `dir/tidemark.toml`.
 class Gateway {
  public:
@@ -36,6 +49,10 @@ class Gateway {
   // Words run before the binary, e.g. {"ip", "netns", "exec", "ns1"} (it must exec the binary,
   // so that signals reach the gateway itself). Takes effect at the next Start()/Launch().
   void SetCommandPrefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
+  // Sets the gateway's wall clock `by` ms away from NowMillis() (negative: behind): at the next
+  // Start()/Launch(), or within about a second while it runs if it was started with a clock
+  // shift (a shifted-clock run, or SetClockOffset before Launch).
+  void SetClockOffset(std::int64_t by);
   // Starts it and waits for its "ready" log line; false if it did not get ready.
   bool Start();
   // Starts it without waiting; WaitReady() waits for the "ready" line of this start.
@@ -54,6 +71,7 @@ class Gateway {
 
   std::filesystem::path dir_;
   std::vector<std::string> prefix_;
+  std::int64_t clock_offset_ = 0;  // from NowMillis()
   Process process_;
 };
 
@@ -84,7 +102,7 @@ std::int64_t LoggedMessages(const std::string& db_path);
 bool WaitForLogged(const std::string& db_path, std::int64_t count,
                    std::chrono::milliseconds timeout);
 
-// Epoch milliseconds now, and floored to `unit`.
+// Epoch milliseconds now on the gateway's clock (with ClockShiftMillis()), and floored to `unit`.
 std::int64_t NowMillis();
 std::int64_t FloorTo(std::int64_t t, std::int64_t unit);
 

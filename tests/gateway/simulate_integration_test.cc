@@ -89,10 +89,11 @@ TEST(SimulateIntegrationTest, SydneyLandsInItsEventTimeWindowsAndBadPayloadsAreR
 
   // 6 s of wall time at 300x: 30 minutes of event time, ending now, so sydney-01's readings of
   // the first 20 minutes arrive (10 minutes late); 5 devices: delhi, sydney, berlin (+90 s clock).
-  Process sim({TIDEMARK_BINARY, "simulate", "--broker", broker.url(), "--devices", "5", "--rate",
-               "200", "--speed", "300", "--duration", "6s", "--seed", "11", "--bad-rate", "0.05",
-               "--burst-every", "10m"},
-              dir / "simulate.log");
+  Process sim(
+      TidemarkCommand(dir.path(), {"simulate", "--broker", broker.url(), "--devices", "5", "--rate",
+                                   "200", "--speed", "300", "--duration", "6s", "--seed", "11",
+                                   "--bad-rate", "0.05", "--burst-every", "10m"}),
+      dir / "simulate.log");
   ASSERT_EQ(sim.Wait(std::chrono::seconds(40)), 0) << sim.Log();
   std::smatch m;
   const std::string log = sim.Log();

@@ -189,6 +189,10 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
   EXPECT_EQ(*store->db().UserVersion(), kSchemaVersion);
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows"), 1);
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM sqlite_master WHERE name='windows_final_by_end'"),
+            0);
+  EXPECT_EQ(Count(*store,
+                  "SELECT count(*) FROM sqlite_master WHERE "
+                  "name='windows_final_by_closed_at'"),
             1);
 }
 
@@ -251,14 +255,30 @@ TEST_F(StateStoreTest, LateLogAndRejectedSamplesAreBounded) {
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM rejected WHERE detail = 'not JSON'"), 3);
 }
 
-TEST_F(StateStoreTest, RetentionDeletesOldFinalWindowsInBatches) {
+// Retention counts from closed_at (processing time), never from the window's end in event time:
+// Feed's windows all end (event time <= ~800) before the first arrival (1000).
+TEST_F(StateStoreTest, RetentionCountsFromClosedAtNotFromTheWindowsEnd) {
   auto store = OpenStore();
   Engine engine(Specs(), clock_);
-  ASSERT_TRUE(Feed(*store, engine, 0, 400).ok());
-  const std::int64_t before = Count(*store, "SELECT count(*) FROM windows WHERE window_end < 300");
-  ASSERT_GT(before, 10);
-  EXPECT_EQ(*store->DeleteExpired(300, 10), 10);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE window_end < 300"), before - 10);
+  ASSERT_TRUE(Feed(*store, engine, 0, 400).ok());     // arrivals 1000..1399
+  ASSERT_TRUE(store->Checkpoint(engine, 1400).ok());  // open windows' rows too
+  const std::int64_t opens = Count(*store, "SELECT count(*) FROM windows WHERE status='open'");
+  ASSERT_GT(opens, 0);
+  const std::int64_t finals = Count(*store, "SELECT count(*) FROM windows WHERE status='final'");
+  ASSERT_EQ(
+      Count(*store, "SELECT count(*) FROM windows WHERE status='final' AND window_end >= 1000"), 0);
+  EXPECT_EQ(*store->DeleteExpired(1000, 1000), 0);  // none closed before 1000
+  const std::int64_t early =
+      Count(*store, "SELECT count(*) FROM windows WHERE status='final' AND closed_at < 1200");
+  ASSERT_GT(early, 10);
+  ASSERT_LT(early, finals);
+  EXPECT_EQ(*store->DeleteExpired(1200, 10), 10);  // in batches
+  while (*store->DeleteExpired(1200, 10) > 0) {
+  }
+  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE status='final' AND closed_at < 1200"),
+            0);
+  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE status='final'"), finals - early);
+  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE status='open'"), opens);
 }
 
 TEST_F(StateStoreTest, ResultQueriesUseIndexes) {

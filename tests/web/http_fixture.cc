@@ -1,12 +1,24 @@
 #include "tests/web/http_fixture.h"
 
+#include <ctime>
 #include <thread>
 
 namespace tidemark::testing {
 
+std::int64_t AtMillis(int minute) {
+  constexpr std::int64_t kDayMs = 86'400'000, kHourMs = 3'600'000, kMinuteMs = 60'000;
+  // Noon (UTC) yesterday on the gateway's clock, taken once per test process: always in the
+  // past, so never future_time, and younger than any retention.
+  static const std::int64_t noon = FloorTo(NowMillis(), kDayMs) - kDayMs + 12 * kHourMs;
+  return noon + minute * kMinuteMs;
+}
+
 std::string At(int minute) {
+  const std::time_t seconds = static_cast<std::time_t>(AtMillis(minute) / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "2026-11-25T12:%02d:00Z", minute);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return buf;
 }
 

@@ -2,7 +2,8 @@
 // server on a free loopback port, a known data set published over MQTT, and a real HTTP client
 // (cpp-httplib) over loopback. One gateway per test (ctest runs each test in its own process).
 //
-// The data set (event times on 2026-11-25, UTC), published in this order:
+// The data set (event times on the day before the gateway's today, UTC: At()), published in
+// this order:
 //   D1 12:01 20, D1 12:05 22, D1 12:12 30, D1 12:03 99 (late in avg_temp_10m), D2 12:04 25,
 //   "not json" on devices/D3/telemetry, {"deviceId":"D3","eventTime":"yesterday"} (bad_time).
 // Pipelines: avg_temp_10m (10 min tumbling, watermark 0s, device scope: avg, max, count) and
@@ -40,7 +41,8 @@ watermark_scope = "global"
 aggregates = { n = "count()" }
 )toml";
 
-// "2026-11-25T12:MM:00Z"
+// 12:MM yesterday (UTC, on the gateway's clock) as epoch ms, and as "YYYY-MM-DDT12:MM:00Z".
+std::int64_t AtMillis(int minute);
 std::string At(int minute);
 std::string Reading(const std::string& device, int minute, double temperature);
 
