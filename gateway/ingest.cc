@@ -245,7 +245,6 @@ bool Ingest::TryRecover() {
 // idle closes and processing-time windows would run backwards. Logs when it starts and ends.
 bool Ingest::ClockBehind(Millis now) {
   const Millis newest = store_->newest_commit();
-  health_.newest_commit = newest;
   const bool behind = newest != kNoTime && now < newest;
   if (behind != health_.clock_ok) return behind;  // no change
   health_.clock_ok = !behind;
