@@ -1,5 +1,5 @@
 // DeviceTable: interns device ids (strings) to dense integers once per message, so every
-// pipeline indexes its per-device state by integer (DESIGN.md §7: hash the device id once).
+// pipeline indexes its per-device state by integer (docs/DESIGN.md §7: hash the device id once).
 // Also keeps per-device arrival statistics. Not thread-safe: owned by Engine.
 #pragma once
 

@@ -5,15 +5,11 @@
 namespace tidemark {
 
 Engine::Engine(std::vector<PipelineSpec> pipelines, const Clock& clock, EngineOptions options)
-    : clock_(clock), options_(options) {
+    : clock_(clock),
+      options_(options),
+      fields_read_(FieldsRead(pipelines)),
+      uses_event_time_(UsesEventTime(pipelines)) {
   for (PipelineSpec& spec : pipelines) {
-    uses_event_time_ = uses_event_time_ || spec.time == TimeMode::kEvent;
-    for (const AggregateSpec& a : spec.aggregates) {
-      if (a.ReadsField() &&
-          std::find(fields_read_.begin(), fields_read_.end(), a.field) == fields_read_.end()) {
-        fields_read_.push_back(a.field);
-      }
-    }
     operators_.emplace_back(std::move(spec), static_cast<std::uint32_t>(operators_.size()));
   }
   outcomes_.resize(operators_.size());

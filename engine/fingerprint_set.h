@@ -1,5 +1,5 @@
 // FingerprintSet: a compact open-addressing set of 64-bit record fingerprints, used to count a
-// duplicated record once while its window is open (DESIGN.md §2 "Duplicates"). 16 bytes when
+// duplicated record once while its window is open (docs/DESIGN.md §2 "Duplicates"). 16 bytes when
 // empty, ~8-16 bytes per entry. Not thread-safe: owned by one window of one operator.
 #pragma once
 

@@ -1,5 +1,6 @@
 #include "engine/pipeline.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -51,6 +52,23 @@ std::string ValuesJson(const PipelineSpec& spec, const std::vector<std::optional
     out.append(buf, end);
   }
   return out + "}";
+}
+
+std::vector<std::string> FieldsRead(const std::vector<PipelineSpec>& pipelines) {
+  std::vector<std::string> fields;
+  for (const PipelineSpec& p : pipelines) {
+    for (const AggregateSpec& a : p.aggregates) {
+      if (a.ReadsField() && std::find(fields.begin(), fields.end(), a.field) == fields.end()) {
+        fields.push_back(a.field);
+      }
+    }
+  }
+  return fields;
+}
+
+bool UsesEventTime(const std::vector<PipelineSpec>& pipelines) {
+  return std::any_of(pipelines.begin(), pipelines.end(),
+                     [](const PipelineSpec& p) { return p.time == TimeMode::kEvent; });
 }
 
 }  // namespace tidemark

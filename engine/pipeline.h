@@ -1,5 +1,5 @@
 // PipelineSpec: one configured pipeline — its window, watermark, idle close, time mode and
-// aggregates (DESIGN.md §2). A value type; ValidatePipeline() is the one check every producer
+// aggregates (docs/DESIGN.md §2). A value type; ValidatePipeline() is the one check every producer
 // (config loader, tests) runs before building an operator.
 #pragma once
 
@@ -36,5 +36,11 @@ std::optional<Error> ValidatePipeline(const PipelineSpec& spec);
 // integers. The form storage/ keeps in windows.vals and the HTTP API, the stream and [output]
 // serve. Aliases are plain names (ParseAggregate checks them); '"' and '\\' are escaped anyway.
 std::string ValuesJson(const PipelineSpec& spec, const std::vector<std::optional<double>>& values);
+
+// Every distinct field the pipelines' aggregates read, in first-seen order (what the record
+// decoder extracts and the engine checks is numeric).
+std::vector<std::string> FieldsRead(const std::vector<PipelineSpec>& pipelines);
+// True when any pipeline uses event time, i.e. records need an event time.
+bool UsesEventTime(const std::vector<PipelineSpec>& pipelines);
 
 }  // namespace tidemark

@@ -1,4 +1,4 @@
-// Time in tidemark: integer milliseconds since the Unix epoch, UTC (DESIGN.md §2).
+// Time in tidemark: integer milliseconds since the Unix epoch, UTC (docs/DESIGN.md §2).
 // Parsing of durations ("10 minutes", "30s", "500ms", "1 hour"), RFC 3339 timestamps and epoch
 // numbers, and RFC 3339 formatting. Pure functions, no state: safe from any thread.
 #pragma once

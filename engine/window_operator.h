@@ -1,4 +1,4 @@
-// WindowOperator: one pipeline's event-time windowing, keyed by device (DESIGN.md §2, §5.5).
+// WindowOperator: one pipeline's event-time windowing, keyed by device (docs/DESIGN.md §2, §5.5).
 // Lifecycle as in Flink: assign a record to its windows, fire (finalize) a window once the
 // close frontier — the scope's watermark, or an idle close — reaches its end, clean it up.
 // Lateness is decided by IsLate() in window.h only.

@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "gateway/ingest.h"
-#include "gateway/mqtt_source.h"
+#include "gateway/ingest/ingest.h"
+#include "gateway/mqtt/mqtt_source.h"
+#include "gateway/mqtt/uplink.h"
 #include "storage/results_reader.h"
 #include "web/api_data.h"
 #include "web/event_feed.h"

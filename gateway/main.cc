@@ -1,7 +1,7 @@
 // tidemark: the gateway binary. Parses the command line (CLI11) and dispatches: plain
 // `tidemark [--config FILE ...]` loads the TOML config, applies flag overrides and runs the
-// Service; `tidemark simulate ...` runs the device simulator (gateway/simulator_mqtt.h);
-// `tidemark demo ...` the one-command demo (gateway/demo.h). Exit codes: 0 stopped cleanly,
+// Service; `tidemark simulate ...` runs the device simulator (gateway/tools/simulator_mqtt.h);
+// `tidemark demo ...` the one-command demo (gateway/tools/demo.h). Exit codes: 0 stopped cleanly,
 // 1 runtime failure, 2 bad command line or config.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -9,11 +9,11 @@
 #include <random>
 #include <string>
 
-#include "gateway/config.h"
-#include "gateway/demo.h"
-#include "gateway/log.h"
+#include "gateway/config/config.h"
+#include "gateway/tools/demo.h"
+#include "gateway/log/log.h"
 #include "gateway/service.h"
-#include "gateway/simulator_mqtt.h"
+#include "gateway/tools/simulator_mqtt.h"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "gateway/log.h"
+#include "gateway/log/log.h"
 
 namespace tidemark {
 namespace {
@@ -76,7 +76,9 @@ void Service::Park() {
 
 int Service::Run() {
   std::signal(SIGPIPE, SIG_IGN);
-  auto ingest = Ingest::Open(config_, clock_);
+  std::unique_ptr<OutboxFormat> outbox;
+  if (config_.output.enabled) outbox = std::make_unique<OutboxMessages>(config_.output);
+  auto ingest = Ingest::Open(config_, clock_, std::move(outbox));
   if (!ingest.ok()) {
     log::Error(ingest.error());
     return 1;

@@ -15,9 +15,10 @@
 #include <string_view>
 
 #include "gateway/api_backend.h"
-#include "gateway/config.h"
-#include "gateway/ingest.h"
-#include "gateway/mqtt_source.h"
+#include "gateway/config/config.h"
+#include "gateway/ingest/ingest.h"
+#include "gateway/mqtt/mqtt_source.h"
+#include "gateway/mqtt/uplink.h"
 #include "gateway/system_clock.h"
 #include "web/event_feed.h"
 #include "web/server.h"

@@ -1,4 +1,4 @@
-// ResultsReader: the read side of tidemark's SQLite file, for the HTTP API (issue 5): window
+// ResultsReader: the read side of tidemark's SQLite file, for the HTTP API (README "HTTP API and dashboard"): window
 // results by pipeline, device, status and start time; the late-data log; rejected samples;
 // device statistics; per-pipeline counts; the size of the database.
 //

@@ -1,4 +1,4 @@
-// StateStore: tidemark's durable state in one SQLite file (DESIGN.md §3), used by the gateway's
+// StateStore: tidemark's durable state in one SQLite file (docs/DESIGN.md §3), used by the gateway's
 // ingest thread only (it owns the single writer connection). HTTP reads through its own
 // read-only connections (sqlite::Database::OpenReader), never through this object.
 //

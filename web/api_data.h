@@ -1,5 +1,5 @@
 // ApiData: everything the HTTP API reads, as an interface web/ declares and the gateway
-// implements (DESIGN.md §4: web never links storage or gateway). Window results, the late log
+// implements (docs/DESIGN.md §4: web never links storage or gateway). Window results, the late log
 // and rejected samples come from SQLite through read-only connections; the live view
 // (pipelines, devices, counters) is a snapshot of the engine at most a second old; health is
 // atomics.

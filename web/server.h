@@ -1,4 +1,4 @@
-// HttpServer: tidemark's HTTP face (issue 5) on cpp-httplib — the JSON API under /api/v1,
+// HttpServer: tidemark's HTTP face (README "HTTP API and dashboard") on cpp-httplib — the JSON API under /api/v1,
 // Server-Sent Events at /api/v1/stream, /metrics, /livez, /readyz, the OpenAPI document and the
 // dashboard page. Limits: a bounded worker pool (429 when saturated), a cap on concurrent
 // streams, request size and read timeouts, a deadline for each whole request (plain HTTP:

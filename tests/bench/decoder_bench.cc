@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/decoder.h"
+#include "gateway/ingest/decoder.h"
+#include "gateway/ingest/message_hash.h"
 
 namespace tidemark {
 namespace {

@@ -1,4 +1,4 @@
-// End-to-end benchmark (issue 4): a Paho publisher sends N small JSON records at QoS 1 through a
+// End-to-end benchmark (docs/PERFORMANCE.md): a Paho publisher sends N small JSON records at QoS 1 through a
 // local mosquitto to the real tidemark binary, and — on the same broker, with the same publisher
 // and N — to a bare Paho subscriber that only counts (the baseline). Prints a markdown table and
 // optionally writes JSON; asserts nothing. Not part of ctest.
@@ -12,7 +12,7 @@
 // follows arrival within tens of microseconds (storage_bench: p50 ~16 us, p99 ~76 us).
 //
 // Every gateway runs with its HTTP server on (as in the default config) on a free loopback port.
-// The consumer "dedup+http" (issue 5; --http-load adds it after "dedup") is the "dedup" gateway
+// The consumer "dedup+http" (--http-load adds it after "dedup") is the "dedup" gateway
 // while `wrk` keeps http.threads keep-alive connections busy on GET /api/v1/windows during each
 // phase; its ingest rate is compared with the "dedup" run of the same round (the same gateway,
 // HTTP on but idle).
@@ -90,7 +90,7 @@ constexpr const char* kUsage = R"(usage: e2e_mqtt_bench [options]
   --window W           QoS 1 messages in flight per publisher (default 1000)
   --consumers LIST     comma-separated: bare, dedup, nodedup, dedup+http (default
                        bare,dedup,nodedup, in that order)
-  --http-load          add dedup+http right after dedup (issue 5: wrk on the HTTP API while
+  --http-load          add dedup+http right after dedup (wrk on the HTTP API while
                        ingest runs, against the dedup run without HTTP load)
   --rounds R           run the consumer list R times (default 1); each run is compared with
                        the baseline of its own round
@@ -830,7 +830,7 @@ void PrintTable(const std::vector<Run>& runs, const Options& o) {
     }
   }
 
-  // Issue 5: HTTP under ingest.
+  // HTTP under ingest.
   bool any_http = false;
   for (const Run& r : runs) any_http = any_http || r.key == "dedup+http";
   if (!any_http) return;

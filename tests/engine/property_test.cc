@@ -1,6 +1,6 @@
 // Randomized property tests: thousands of out-of-order records (with duplicates, bad values and
 // future stamps) over many devices and every window kind, checked against a brute-force
-// reference model written straight from DESIGN.md §2; and snapshot/restore mid-stream.
+// reference model written straight from docs/DESIGN.md §2; and snapshot/restore mid-stream.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Fault test (issue 7): the disk under the state directory really fills up. The database lives on
+// Fault test (docs/TESTING.md): the disk under the state directory really fills up. The database lives on
 // a small tmpfs the test mounts itself (root needed; CI runs as root; no mount is a failure, not
 // a skip). Either a filler file leaves a little room or the tmpfs is remounted just above what is
 // in use, and readings stream in until SQLite gets ENOSPC. The gateway must stall ingest (no

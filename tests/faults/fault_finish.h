@@ -1,4 +1,4 @@
-// The fault tests' common ending (issue 7): once the fault is over, make every window of the
+// The fault tests' common ending (docs/TESTING.md): once the fault is over, make every window of the
 // published readings final and compare the database with the offline recomputation.
 //
 // How the windows are made final (decided): one last "closer" reading (device "closer", the next

@@ -1,4 +1,4 @@
-// Shared helpers of the disk, clock and HTTP-abuse fault tests (issue 7): a publisher thread that
+// Shared helpers of the disk, clock and HTTP-abuse fault tests (docs/TESTING.md): a publisher thread that
 // streams sequence-numbered readings (fault_reference.h) while a fault is applied, HTTP GETs on
 // the gateway's API with a bounded wait, and raw loopback sockets for clients that misbehave.
 // Header-only so the tests' CMake stays one line per binary. The stream runs on its own thread;

@@ -1,4 +1,4 @@
-// Fault test (issue 7): HTTP abuse while ingest runs. A publisher thread streams readings the
+// Fault test (docs/TESTING.md): HTTP abuse while ingest runs. A publisher thread streams readings the
 // whole time; raw loopback sockets then send oversized bodies (413, README "Security and
 // limits"), hold connections open byte by byte (slowloris: more of them than http.threads plus
 // streams), or open 200 connections at once. Meanwhile a well-behaved client must get an answer

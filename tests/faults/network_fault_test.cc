@@ -1,4 +1,4 @@
-// Fault test (issue 7): the network between gateway and broker is cut. The test makes a network
+// Fault test (docs/TESTING.md): the network between gateway and broker is cut. The test makes a network
 // namespace with a veth pair on a private /30 (10.200.x.y, unique per pid), runs the gateway in
 // it (`ip netns exec`) against the broker's listener on the root side's veth address, and takes
 // the link down twice for 9 s — longer than the gateway's 2-s keep-alive, so both ends notice

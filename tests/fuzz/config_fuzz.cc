@@ -1,4 +1,4 @@
-// Fuzz target: gateway/config.h — ParseConfig on arbitrary TOML text (the whole input).
+// Fuzz target: gateway/config/config.h — ParseConfig on arbitrary TOML text (the whole input).
 // Invariants, beyond "never crashes, never throws":
 //  - an error names the source and a line: "fuzz.toml:<line>:...";
 //  - an accepted config is within its documented bounds (qos 0/1, version 4/5, at least one
@@ -6,15 +6,15 @@
 //  - an accepted config written back as TOML (every key, durations by FormatDuration, strings
 //    escaped here) parses to an equal config — so nothing is read differently the second time
 //    and FormatDuration/ParseDuration agree on every duration a config can hold;
-//  - the decoder the gateway would build from it (the options of gateway/ingest.cc) decodes a
+//  - the decoder the gateway would build from it (DecoderOptionsOf in gateway/ingest/decoder.h) decodes a
 //    typical record without trouble.
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
 
-#include "gateway/config.h"
-#include "gateway/decoder.h"
+#include "gateway/config/config.h"
+#include "gateway/ingest/decoder.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace tidemark {

@@ -1,4 +1,4 @@
-// Fuzz target: gateway/decoder.h — one MQTT message (topic + JSON payload) into a Record.
+// Fuzz target: gateway/ingest/decoder.h — one MQTT message (topic + JSON payload) into a Record.
 // Input: byte 0 picks the decoder options (bits 0-1 device source: "deviceId", "meta.id",
 // "topic[1]", "topic[0]"; bit 2 set: event time not required; bit 3: a 64-byte payload limit;
 // bit 4: event time at "t.ms" instead of "eventTime"; bits 5-6: one of four field lists), then
@@ -22,7 +22,8 @@
 #include <tuple>
 #include <vector>
 
-#include "gateway/decoder.h"
+#include "gateway/ingest/decoder.h"
+#include "gateway/ingest/message_hash.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace tidemark {

@@ -1,6 +1,6 @@
-// Tests for gateway/config.h: the TOML contract, defaults, and that every error names the
+// Tests for gateway/config/config.h: the TOML contract, defaults, and that every error names the
 // source, the line and the key.
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

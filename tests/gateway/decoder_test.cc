@@ -1,7 +1,8 @@
-// Tests for gateway/decoder.h. Expected epoch values were computed independently (GNU date -u);
+// Tests for gateway/ingest/decoder.h. Expected epoch values were computed independently (GNU date -u);
 // the HashBytes vectors come from the reference xxHash library (libxxhash 0.8.1, XXH64), never
 // from the code under test.
-#include "gateway/decoder.h"
+#include "gateway/ingest/decoder.h"
+#include "gateway/ingest/message_hash.h"
 
 #include <gtest/gtest.h>
 

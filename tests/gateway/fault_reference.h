@@ -1,4 +1,4 @@
-// The fault tests' yardstick (issue 7): sequence-numbered readings, their offline recomputation
+// The fault tests' yardstick (docs/TESTING.md): sequence-numbered readings, their offline recomputation
 // (plain arithmetic, no tidemark code) and a comparison with the windows the gateway stored.
 // Any record lost or counted twice changes a window's count, sum, min or max of `seq`.
 // One test thread at a time.

@@ -1,4 +1,4 @@
-// The tidemark binary end to end (issue 4 "Tests"): a real mosquitto on a free loopback port,
+// The tidemark binary end to end (docs/TESTING.md): a real mosquitto on a free loopback port,
 // the real gateway with a config file, a real QoS 1 publisher, and the windows read back from
 // the real database. Every count check compares against what was published: nothing lost,
 // nothing counted twice.

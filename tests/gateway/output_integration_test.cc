@@ -1,4 +1,4 @@
-// [output] end to end (issue 6): final windows reach an upstream broker through the durable
+// [output] end to end (docs/OPERATING.md "Beyond one gateway"): final windows reach an upstream broker through the durable
 // outbox, with nothing lost across an uplink outage and a gateway crash during it. Real parts:
 // two mosquitto brokers (the devices' and the upstream one), the tidemark binary, Paho clients.
 #include <gtest/gtest.h>

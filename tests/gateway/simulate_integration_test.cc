@@ -1,5 +1,5 @@
 // `tidemark simulate` end to end: the real binary publishes to a real mosquitto, the real
-// gateway ingests with the demo's two pipelines (gateway/demo.h), and a test subscriber sees the
+// gateway ingests with the demo's two pipelines (gateway/tools/demo.h), and a test subscriber sees the
 // same messages. The database must file sydney-01's 10-minute-late readings under the event-time
 // windows of their eventTime (none late), the processing-time pipeline under later windows, and
 // count the malformed payloads as rejected.
@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "engine/time.h"
-#include "gateway/decoder.h"
-#include "gateway/demo.h"
+#include "gateway/ingest/decoder.h"
+#include "gateway/tools/demo.h"
 #include "tests/gateway/gateway_harness.h"
 
 namespace tidemark::testing {

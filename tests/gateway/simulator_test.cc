@@ -1,7 +1,7 @@
-// Tests for gateway/simulator.h: the generation logic of `tidemark simulate`, driven by a fake
+// Tests for gateway/tools/simulator.h: the generation logic of `tidemark simulate`, driven by a fake
 // wall clock (the times passed to Due()) and fixed seeds. Payloads are checked with the
 // gateway's own RecordDecoder under the default config's input settings.
-#include "gateway/simulator.h"
+#include "gateway/tools/simulator.h"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/config.h"
-#include "gateway/decoder.h"
+#include "gateway/config/config.h"
+#include "gateway/ingest/decoder.h"
 
 namespace tidemark::sim {
 namespace {

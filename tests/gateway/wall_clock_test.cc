@@ -1,4 +1,4 @@
-// The gateway's wall-clock rules end to end (issue 12): retention counts from when a window
+// The gateway's wall-clock rules end to end (docs/OPERATING.md "Wall-clock rules"): retention counts from when a window
 // became final (closed_at), not from its event time, so a backfill of year-old readings stays
 // readable; and a wall clock earlier than the newest commit in the database (an edge box booted
 // without a real-time clock, a clock set back) holds messages unacknowledged instead of

@@ -15,7 +15,8 @@ echo "built $(basename "$deb") ($(stat -c %s "$deb") bytes)"
 
 contents=$(dpkg-deb -c "$deb")
 for path in ./usr/bin/tidemark ./usr/lib/systemd/system/tidemark.service ./etc/tidemark/tidemark.toml \
-            ./usr/share/tidemark/mosquitto-tidemark.conf ./usr/share/doc/tidemark/README.md; do
+            ./usr/share/tidemark/mosquitto-tidemark.conf ./usr/share/doc/tidemark/README.md \
+            ./usr/share/doc/tidemark/docs/OPERATING.md; do
   grep -q " $path\$" <<<"$contents" || fail "$path is not in the package"
 done
 grep -q ' ./usr/bin/tidemark$' <<<"$(grep -- '-rwxr-xr-x' <<<"$contents")" || fail "tidemark is not executable"

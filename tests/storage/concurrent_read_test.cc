@@ -1,4 +1,4 @@
-// Readers while the writer writes, on real threads (issue 7, sanitizers): ResultsReader
+// Readers while the writer writes, on real threads (docs/TESTING.md, sanitizers): ResultsReader
 // connections page through final windows, the late log and device statistics on their own
 // threads while one StateStore commits records, ticks and checkpoints on another — what the
 // gateway's HTTP workers do beside its ingest thread. .ci/tsan runs it under ThreadSanitizer; in

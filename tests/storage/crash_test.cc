@@ -1,4 +1,4 @@
-// Crash consistency (DESIGN.md §3): crash_driver streams records into a real StateStore on a
+// Crash consistency (docs/DESIGN.md §3): crash_driver streams records into a real StateStore on a
 // real database file and is killed with SIGKILL at random points many times, then restarted;
 // once a run completes, the durable state (final windows, late log, rejected samples) and the
 // state Recover() rebuilds (open windows, counters, device statistics) must equal what the same

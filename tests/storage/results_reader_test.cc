@@ -1,5 +1,5 @@
 // ResultsReader against a real SQLite file written by the real StateStore + Engine: filters,
-// ordering and keyset paging of every list, counts and sizes, the query plans (issue 3: every
+// ordering and keyset paging of every list, counts and sizes, the query plans (every
 // query by pipeline, device, status and time range uses an index), schema-version refusal and
 // WAL visibility of new commits.
 #include "storage/results_reader.h"

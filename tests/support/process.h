@@ -1,5 +1,5 @@
 // Test support: real child processes (the tidemark binary, mosquitto), temporary directories and
-// free loopback ports, for integration tests that use real parts (DESIGN.md; issue 4 "Tests").
+// free loopback ports, for integration tests that use real parts (docs/DESIGN.md; docs/TESTING.md).
 // Used from one test thread at a time.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The web layer's shared parts on real threads (issue 7, sanitizers), the way the gateway uses
+// The web layer's shared parts on real threads (docs/TESTING.md, sanitizers), the way the gateway uses
 // them: EventFeed (the ingest thread publishes while SSE streams wait and read, then Close()),
 // WorkerPool (an accept thread enqueues while workers and the overflow thread run jobs, then
 // shutdown()) and ReplyCache (workers putting and getting the same keys). .ci/tsan runs it under

@@ -1,4 +1,4 @@
-#include "gateway/mqtt_source.h"
+#include "gateway/mqtt/mqtt_source.h"
 
 #include <mqtt/async_client.h>
 
@@ -6,8 +6,8 @@
 #include <chrono>
 #include <exception>
 
-#include "gateway/log.h"
-#include "gateway/mqtt_options.h"
+#include "gateway/log/log.h"
+#include "gateway/mqtt/mqtt_options.h"
 
 namespace tidemark {
 // Routes Paho's success/failure notifications for connect and subscribe back to the source.

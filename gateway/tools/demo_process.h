@@ -1,4 +1,4 @@
-// Child processes and sockets for `tidemark demo` (gateway/demo.h): spawning a child in its own
+// Child processes and sockets for `tidemark demo` (gateway/tools/demo.h): spawning a child in its own
 // process group with its output appended to a log file (and SIGTERM should the demo die),
 // stopping it (SIGTERM, wait, SIGKILL), free loopback ports, and waiting for SIGINT/SIGTERM
 // while they are blocked. POSIX only; single-threaded (fork from the only thread).

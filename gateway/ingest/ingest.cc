@@ -1,8 +1,9 @@
-#include "gateway/ingest.h"
+#include "gateway/ingest/ingest.h"
 
 #include <chrono>
 
-#include "gateway/log.h"
+#include "gateway/ingest/message_hash.h"
+#include "gateway/log/log.h"
 
 namespace tidemark {
 namespace {
@@ -51,7 +52,7 @@ Millis SteadyMillis() {
 
 }  // namespace
 
-Ingest::Ingest(const Config& config, const Clock& clock, std::unique_ptr<OutboxMessages> outbox,
+Ingest::Ingest(const Config& config, const Clock& clock, std::unique_ptr<OutboxFormat> outbox,
                std::unique_ptr<StateStore> store)
     : clock_(clock),
       retention_(config.storage.retention),
@@ -60,13 +61,10 @@ Ingest::Ingest(const Config& config, const Clock& clock, std::unique_ptr<OutboxM
       store_(std::move(store)),
       decoder_(DecoderOptionsOf(config)) {}
 
-Result<std::unique_ptr<Ingest>> Ingest::Open(const Config& config, const Clock& clock) {
-  std::unique_ptr<OutboxMessages> outbox;
+Result<std::unique_ptr<Ingest>> Ingest::Open(const Config& config, const Clock& clock,
+                                             std::unique_ptr<OutboxFormat> outbox) {
   StoreOptions options = StoreOptionsOf(config.storage);
-  if (config.output.enabled) {
-    outbox = std::make_unique<OutboxMessages>(config.output);
-    options.outbox = outbox.get();
-  }
+  options.outbox = outbox.get();
   auto store = StateStore::Open(options);
   if (!store.ok()) return Error{"storage: " + store.status().message};
   std::unique_ptr<Ingest> ingest(

@@ -1,5 +1,5 @@
 // Config: the gateway's configuration, loaded from TOML (toml++) — the public contract of
-// issue 4 (keys as written there; more are welcome). Every error names the source, line and
+// docs/OPERATING.md "Configuration reference" (keys as written; more are welcome). Every error names the source, line and
 // key, e.g. `tidemark.toml:14: pipeline[0].window: invalid duration "10 parsecs": ...`.
 // Pure values and free functions: safe from any thread; main() loads it once at start-up.
 #pragma once
@@ -12,7 +12,6 @@
 #include "engine/pipeline.h"
 #include "engine/result.h"
 #include "engine/time.h"
-#include "gateway/decoder.h"
 #include "storage/sqlite.h"
 
 namespace tidemark {
@@ -100,10 +99,8 @@ std::string_view DefaultConfigText();
 std::vector<std::string> FieldsRead(const Config& config);
 // True when any pipeline uses event time (time = "event"), i.e. records need an event time.
 bool UsesEventTime(const Config& config);
-// The record decoder's options for this config ([input] keys, FieldsRead, UsesEventTime).
-DecoderOptions DecoderOptionsOf(const Config& config);
 // True when an http.listen address is on loopback: the only case where no bearer token is
-// needed (DESIGN.md §6).
+// needed (docs/DESIGN.md §6).
 bool IsLoopbackListen(std::string_view listen);
 
 }  // namespace tidemark

@@ -1,4 +1,4 @@
-#include "gateway/demo.h"
+#include "gateway/tools/demo.h"
 
 #include <pwd.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 #include <fstream>
 #include <vector>
 
-#include "gateway/demo_process.h"
+#include "gateway/tools/demo_process.h"
 
 namespace tidemark::demo {
 namespace {

@@ -1,4 +1,4 @@
-#include "gateway/uplink.h"
+#include "gateway/mqtt/uplink.h"
 
 #include <mqtt/async_client.h>
 
@@ -6,9 +6,8 @@
 #include <chrono>
 #include <vector>
 
-#include "gateway/log.h"
-#include "gateway/mqtt_options.h"
-#include "storage/sqlite.h"
+#include "gateway/log/log.h"
+#include "gateway/mqtt/mqtt_options.h"
 #include "web/api_json.h"
 
 namespace tidemark {
@@ -53,14 +52,8 @@ bool OutboxMessages::Late(const PipelineSpec& spec, const LateRecord& l, std::st
   return true;
 }
 
-struct Uplink::Row {
-  std::int64_t id = 0;
-  std::string topic;
-  std::string payload;
-};
-
 Uplink::Uplink(OutputConfig config, std::string db_path, std::int64_t acked)
-    : config_(std::move(config)), db_path_(std::move(db_path)), acked_(acked) {}
+    : config_(std::move(config)), outbox_(std::move(db_path)), acked_(acked) {}
 
 Uplink::~Uplink() { Stop(); }
 
@@ -142,34 +135,17 @@ void Uplink::Run() {
   }
 }
 
-bool Uplink::ReadBatch(std::vector<Row>& rows) {
-  if (!next_) {  // one read-only connection and statement for the uplink's lifetime
-    auto db = sqlite::Database::OpenReader(db_path_);
-    if (!db.ok()) return false;
-    db_.emplace(std::move(db).value());
-    auto q = db_->Prepare("SELECT id, topic, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?");
-    if (!q.ok()) return false;
-    next_.emplace(std::move(q).value());
-  }
-  sqlite::Statement& q = *next_;
-  q.Bind(1, acked_.load());
-  q.Bind(2, config_.max_inflight);
-  for (;;) {
-    auto step = q.Step();
-    if (!step.ok() || *step == sqlite::StepResult::kDone) break;
-    rows.push_back({q.ColumnInt64(0), std::string(q.ColumnText(1)), std::string(q.ColumnBlob(2))});
-  }
-  q.Reset();  // ends the read transaction: the WAL is never held between batches
-  return true;
+bool Uplink::ReadBatch(std::vector<OutboxRow>& rows) {
+  return outbox_.Read(acked_.load(), config_.max_inflight, rows).ok();
 }
 
 bool Uplink::PublishBatch() {
-  std::vector<Row> rows;
+  std::vector<OutboxRow> rows;
   if (!ReadBatch(rows)) return false;
   if (rows.empty()) return false;
   std::vector<mqtt::delivery_token_ptr> tokens;
   try {
-    for (const Row& r : rows) {
+    for (const OutboxRow& r : rows) {
       tokens.push_back(client_->publish(r.topic, r.payload.data(), r.payload.size(), 1, false));
     }
     for (std::size_t i = 0; i < tokens.size(); ++i) {

@@ -1,4 +1,4 @@
-#include "gateway/simulator.h"
+#include "gateway/tools/simulator.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 #include <toml++/toml.h>
 
@@ -721,32 +721,9 @@ Result<Config> LoadConfig(const std::string& path) {
 
 std::string_view DefaultConfigText() { return kDefaultConfig; }
 
-std::vector<std::string> FieldsRead(const Config& config) {
-  std::vector<std::string> fields;
-  for (const PipelineSpec& p : config.pipelines) {
-    for (const AggregateSpec& a : p.aggregates) {
-      if (a.ReadsField() && std::find(fields.begin(), fields.end(), a.field) == fields.end()) {
-        fields.push_back(a.field);
-      }
-    }
-  }
-  return fields;
-}
+std::vector<std::string> FieldsRead(const Config& config) { return FieldsRead(config.pipelines); }
 
-bool UsesEventTime(const Config& config) {
-  return std::any_of(config.pipelines.begin(), config.pipelines.end(),
-                     [](const PipelineSpec& p) { return p.time == TimeMode::kEvent; });
-}
-
-DecoderOptions DecoderOptionsOf(const Config& config) {
-  DecoderOptions d;
-  d.device = config.input.device;
-  d.event_time = config.input.event_time;
-  d.require_event_time = UsesEventTime(config);
-  d.fields = FieldsRead(config);
-  d.max_payload_bytes = config.input.max_payload_bytes;
-  return d;
-}
+bool UsesEventTime(const Config& config) { return UsesEventTime(config.pipelines); }
 
 bool IsLoopbackListen(std::string_view listen) {
   return listen.starts_with("127.") || listen.starts_with("localhost:") ||

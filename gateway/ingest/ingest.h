@@ -1,4 +1,4 @@
-// Ingest: tidemark's single write path (DESIGN.md §3) — decode -> engine -> one SQLite commit
+// Ingest: tidemark's single write path (docs/DESIGN.md §3) — decode -> engine -> one SQLite commit
 // per MQTT message — plus the work timers do on the same state (idle and processing-time closes,
 // checkpoints, retention, the rejected-record summary).
 //
@@ -26,10 +26,9 @@
 #include <unordered_set>
 
 #include "engine/engine.h"
-#include "gateway/config.h"
-#include "gateway/decoder.h"
-#include "gateway/latency_histogram.h"
-#include "gateway/uplink.h"
+#include "gateway/config/config.h"
+#include "gateway/ingest/decoder.h"
+#include "gateway/ingest/latency_histogram.h"
 #include "storage/state_store.h"
 
 namespace tidemark {
@@ -60,8 +59,10 @@ class WindowListener {
 
 class Ingest {
  public:
-  // Opens the store, recovers the engine from it and logs what was restored.
-  static Result<std::unique_ptr<Ingest>> Open(const Config& config, const Clock& clock);
+  // Opens the store, recovers the engine from it and logs what was restored. `outbox` formats
+  // what [output] sends (null without [output]); the store writes it in each commit.
+  static Result<std::unique_ptr<Ingest>> Open(const Config& config, const Clock& clock,
+                                              std::unique_ptr<OutboxFormat> outbox = nullptr);
 
   bool Handle(std::string_view topic, std::string_view payload, bool duplicate);
   // Timer work at clock.Now(); returns false when storage failed (state was reloaded).
@@ -83,7 +84,7 @@ class Ingest {
   const RecoveryStats& recovered() const { return recovered_; }
 
  private:
-  Ingest(const Config& config, const Clock& clock, std::unique_ptr<OutboxMessages> outbox,
+  Ingest(const Config& config, const Clock& clock, std::unique_ptr<OutboxFormat> outbox,
          std::unique_ptr<StateStore> store);
   bool HandleLocked(std::string_view topic, std::string_view payload, bool duplicate, Millis now);
   bool CommitRejection(RejectReason reason, std::string_view detail, std::string_view topic,
@@ -101,7 +102,7 @@ class Ingest {
   Millis retention_;
   std::mutex mu_;  // guards everything below
   Engine engine_;
-  std::unique_ptr<OutboxMessages> outbox_;  // before store_: the store uses it
+  std::unique_ptr<OutboxFormat> outbox_;  // before store_: the store uses it
   std::unique_ptr<StateStore> store_;
   std::int64_t outbox_trimmed_ = 0;
   RecordDecoder decoder_;

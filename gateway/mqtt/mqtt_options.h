@@ -6,7 +6,7 @@
 
 #include <mqtt/connect_options.h>
 
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 namespace tidemark {
 

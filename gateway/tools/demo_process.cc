@@ -1,4 +1,4 @@
-#include "gateway/demo_process.h"
+#include "gateway/tools/demo_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// MqttSource: the Paho MQTT C++ async client set up for tidemark's durable path (DESIGN.md §3):
+// MqttSource: the Paho MQTT C++ async client set up for tidemark's durable path (docs/DESIGN.md §3):
 // the configured QoS (1: at-least-once), a persistent session (clean_session=false, or MQTT 5
 // clean_start=false with a session expiry), a stable client id, automatic reconnect with
 // backoff, and a resubscribe on every (re)connect. Each message goes to one Handler on Paho's
@@ -15,7 +15,7 @@
 #include <string_view>
 
 #include "engine/result.h"
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 namespace mqtt {
 class async_client;

@@ -1,4 +1,4 @@
-#include "gateway/log.h"
+#include "gateway/log/log.h"
 
 #include <chrono>
 #include <cstdio>

@@ -5,6 +5,7 @@
 // broker has acknowledged (acked()); the ingest thread deletes those rows (the database keeps
 // one writer). After an outage or a restart it resends from the oldest unacknowledged row:
 // at-least-once, each window identified by pipeline, device and start.
+// The outbox is read through storage's OutboxReader; nothing here knows its SQL.
 //
 // Threading: Start()/Stop() from the main thread; a thread of its own publishes; acked(),
 // connected() and published() from any thread; Wake() from the ingest thread after a commit.
@@ -19,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/config.h"
-#include "storage/sqlite.h"
+#include "gateway/config/config.h"
+#include "storage/outbox_reader.h"
 #include "storage/state_store.h"
 
 namespace mqtt {
@@ -58,19 +59,16 @@ class Uplink {
   std::int64_t published() const { return published_; }
 
  private:
-  struct Row;
   void Run();
   bool Connect();
   // Outbox rows after acked_, up to max_inflight; false when the database cannot be read.
-  bool ReadBatch(std::vector<Row>& rows);
+  bool ReadBatch(std::vector<OutboxRow>& rows);
   // Publishes one batch; false when the connection failed (resend from acked_).
   bool PublishBatch();
 
   const OutputConfig config_;
-  const std::string db_path_;
   std::unique_ptr<mqtt::async_client> client_;
-  std::optional<sqlite::Database> db_;     // the uplink thread's read-only connection
-  std::optional<sqlite::Statement> next_;  // before db_ is destroyed (declared after it)
+  OutboxReader outbox_;  // used by the uplink thread only
   std::atomic<std::int64_t> acked_;
   std::atomic<std::int64_t> published_{0};
   std::atomic<bool> connected_{false};

@@ -1,4 +1,4 @@
-// Log: one line per event on stderr (DESIGN.md §6). Under systemd (JOURNAL_STREAM set) each
+// Log: one line per event on stderr (docs/DESIGN.md §6). Under systemd (JOURNAL_STREAM set) each
 // line starts with a journald priority prefix ("<3>" error ... "<7>" debug) so journalctl
 // shows levels; otherwise with an RFC 3339 UTC timestamp and the level name. Thread-safe: any
 // thread may log; lines never interleave.

@@ -1,7 +1,7 @@
 // `tidemark simulate`: publishes a sim::Simulator's messages to an MQTT broker (Paho C++, QoS 1
 // by default, a clean session) at the wall-clock times they are due, until --duration has passed
 // or SIGINT/SIGTERM arrives; then waits briefly for outstanding acknowledgements, disconnects
-// and prints a summary line on stdout. Progress goes to stderr (gateway/log.h) every 10 s.
+// and prints a summary line on stdout. Progress goes to stderr (gateway/log/log.h) every 10 s.
 //
 // Threads: RunSimulate() runs on the calling thread (it installs SIGINT/SIGTERM handlers for
 // its duration); Paho's own threads deliver acknowledgements, and no exception escapes into them.
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "engine/time.h"
-#include "gateway/simulator.h"
+#include "gateway/tools/simulator.h"
 
 namespace tidemark::sim {
 

@@ -1,5 +1,5 @@
 // RecordDecoder: an MQTT message (topic + JSON payload) -> a Record for the engine, or a
-// rejection with a reason (DESIGN.md §2 "Bad input"). Reads only what the pipelines need: the
+// rejection with a reason (docs/DESIGN.md §2 "Bad input"). Reads only what the pipelines need: the
 // device (a payload field or a topic level), the event time (epoch s/ms number, RFC 3339 or
 // epoch string) and the fields the aggregates read, by dotted path into nested objects.
 // One decoder per ingest thread: Decode() reuses internal buffers, and the returned Record views
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/record.h"
+#include "gateway/config/config.h"
 
 namespace tidemark {
 
@@ -95,8 +96,7 @@ class RecordDecoder {
   std::vector<FieldValue> fields_;
 };
 
-// A 64-bit hash of bytes (for payload identity and redelivery detection); stable across runs
-// and builds, because it is stored in the database.
-std::uint64_t HashBytes(std::string_view bytes, std::uint64_t seed = 0);
+// The record decoder's options for this config ([input] keys, FieldsRead, UsesEventTime).
+DecoderOptions DecoderOptionsOf(const Config& config);
 
 }  // namespace tidemark

@@ -1,6 +1,5 @@
-#include "gateway/simulator_mqtt.h"
+#include "gateway/tools/simulator_mqtt.h"
 
-#include <mqtt/async_client.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -8,10 +7,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <deque>
 #include <thread>
 
-#include "gateway/log.h"
+#include "gateway/log/log.h"
+#include "gateway/mqtt/publisher.h"
 
 namespace tidemark::sim {
 namespace {
@@ -51,6 +50,9 @@ void LogProfiles(const Options& o) {
   log::Info(line);
 }
 
+constexpr std::size_t kOutstandingMax = 4096;  // messages awaiting their PUBACK
+constexpr Millis kAckTimeout = 5 * kSecond;
+
 struct Counters {
   std::int64_t sent = 0, bad = 0, burst = 0, failed = 0;
   Millis first_event = kMaxTime, last_event = kMinTime;
@@ -68,41 +70,13 @@ int RunSimulate(Options options, const PublishOptions& publish) {
   sigaction(SIGTERM, &action, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  std::unique_ptr<mqtt::async_client> client;
-  try {
-    client = std::make_unique<mqtt::async_client>(publish.broker, client_id,
-                                                  mqtt::create_options(MQTTVERSION_3_1_1), nullptr);
-    client->set_connection_lost_handler([](const std::string& cause) {
-      try {
-        log::Warning("simulate: connection lost" + (cause.empty() ? "" : ": " + cause) +
-                     "; reconnecting");
-      } catch (...) {
-      }
-    });
-  } catch (const std::exception& e) {
-    log::Error("simulate: --broker " + publish.broker + ": " + e.what());
+  auto publisher = MqttPublisher::Create(publish.broker, client_id, "simulate");
+  if (!publisher.ok()) {
+    log::Error("simulate: " + publisher.error());
     return 2;
   }
-  auto connect_options = mqtt::connect_options_builder()
-                             .clean_session(true)
-                             .keep_alive_interval(std::chrono::seconds(30))
-                             .connect_timeout(std::chrono::seconds(5))
-                             .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(10))
-                             .finalize();
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  for (;;) {
-    try {
-      client->connect(connect_options)->wait();
-      break;
-    } catch (const std::exception& e) {
-      if (g_signal != 0) return 0;
-      if (std::chrono::steady_clock::now() > give_up) {
-        log::Error("simulate: cannot connect to " + publish.broker + ": " + e.what());
-        return 1;
-      }
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-  }
+  MqttPublisher& client = *publisher.value();
+  if (!client.Connect(15 * kSecond, [] { return g_signal != 0; })) return g_signal != 0 ? 0 : 1;
   const Millis start = WallNow();
   Simulator sim(std::move(options), start);
   const Options& o = sim.options();
@@ -118,33 +92,12 @@ int RunSimulate(Options options, const PublishOptions& publish) {
   LogProfiles(o);
 
   Counters c;
-  std::deque<mqtt::delivery_token_ptr> outstanding;
-  // Drops acknowledged tokens and waits while more than `keep` are outstanding, each at most
-  // until `deadline` (so a dead broker cannot hold the loop or the shutdown for long).
-  const auto settle = [&](std::size_t keep, std::chrono::steady_clock::time_point deadline) {
-    while (outstanding.size() > keep ||
-           (!outstanding.empty() && outstanding.front()->is_complete())) {
-      try {
-        const auto left = std::max(deadline - std::chrono::steady_clock::now(),
-                                   std::chrono::steady_clock::duration::zero());
-        if (!outstanding.front()->wait_for(
-                std::chrono::duration_cast<std::chrono::milliseconds>(left))) {
-          ++c.failed;
-        }
-      } catch (const std::exception&) {
-        ++c.failed;
-      }
-      outstanding.pop_front();
-    }
-  };
   Millis next_report = start + 10 * kSecond;
   const Millis end = publish.duration > 0 ? start + publish.duration : kMaxTime;
   while (g_signal == 0) {
     const Millis now = std::min(WallNow(), end);
     for (Message& m : sim.Due(now)) {
-      try {
-        outstanding.push_back(
-            client->publish(m.topic, m.payload.data(), m.payload.size(), publish.qos, false));
+      if (client.Publish(m.topic, m.payload, publish.qos)) {
         ++c.sent;
         if (m.bad != BadKind::kNone) ++c.bad;
         if (m.in_burst) ++c.burst;
@@ -152,12 +105,10 @@ int RunSimulate(Options options, const PublishOptions& publish) {
           c.first_event = std::min(c.first_event, m.event_time);
           c.last_event = std::max(c.last_event, m.event_time);
         }
-      } catch (const std::exception&) {
-        ++c.failed;  // not connected: the reading is lost, as on a real network
       }
-      settle(4096, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+      client.Settle(kOutstandingMax, kAckTimeout);
     }
-    settle(4096, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    client.Settle(kOutstandingMax, kAckTimeout);
     if (now >= end) break;
     if (now >= next_report) {
       next_report += 10 * kSecond;
@@ -167,12 +118,8 @@ int RunSimulate(Options options, const PublishOptions& publish) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  settle(0, std::chrono::steady_clock::now() + std::chrono::seconds(5));
-  try {
-    client->disconnect()->wait_for(std::chrono::seconds(5));
-  } catch (const std::exception& e) {
-    log::Warning(std::string("simulate: disconnect: ") + e.what());
-  }
+  client.Close(kAckTimeout);
+  c.failed = client.failed();
   const Millis ran = WallNow() - start;
   std::printf(
       "simulate: published %lld messages (%lld malformed, %lld in out-of-order bursts, "

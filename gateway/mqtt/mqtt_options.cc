@@ -1,4 +1,4 @@
-#include "gateway/mqtt_options.h"
+#include "gateway/mqtt/mqtt_options.h"
 
 #include <algorithm>
 #include <chrono>
