@@ -23,6 +23,7 @@ class ApiBackend::Lease {
       : owner_(owner), reader_(std::move(reader)) {}
   ~Lease() { owner_.Release(std::move(reader_)); }
   ResultsReader* operator->() { return reader_.get(); }
+  ResultsReader& operator*() { return *reader_; }
 
  private:
   ApiBackend& owner_;
@@ -52,62 +53,25 @@ void ApiBackend::Release(std::unique_ptr<ResultsReader> reader) {
   if (reader && idle_readers_.size() < kIdleReadersMax) idle_readers_.push_back(std::move(reader));
 }
 
-Result<web::WindowsPage> ApiBackend::Windows(const web::WindowsQuery& q) {
+template <typename Page, typename Query>
+Result<Page> ApiBackend::Read(const Query& q,
+                             sqlite::StatusOr<Page> (ResultsReader::*read)(const Query&)) {
   auto reader = Acquire();
   if (!reader.ok()) return Error{reader.error()};
   Lease lease(*this, std::move(reader).value());
-  WindowQuery sq;
-  sq.pipeline = q.pipeline;
-  sq.device = q.device;
-  if (q.final) sq.status = *q.final ? WindowStatus::kFinal : WindowStatus::kOpen;
-  sq.from = q.from;
-  sq.to = q.to;
-  sq.limit = q.limit;
-  if (q.after)
-    sq.after = WindowKey{q.after->pipeline, q.after->device, q.after->start, q.after->end};
-  auto page = lease->Windows(sq);
+  auto page = ((*lease).*read)(q);
   if (!page.ok()) return Error{"storage: " + page.status().message};
-  web::WindowsPage out;
-  for (WindowRow& r : page->rows) {
-    out.items.push_back({std::move(r.pipeline), std::move(r.device), r.start, r.end,
-                         r.status == WindowStatus::kFinal, std::move(r.closed_by), r.closed_at,
-                         r.records, std::move(r.values_json)});
-  }
-  if (page->next) {
-    out.next = web::WindowCursor{page->next->pipeline, page->next->device, page->next->start,
-                                 page->next->end};
-  }
-  return out;
+  return std::move(page).value();
 }
 
-Result<web::LatePage> ApiBackend::Late(const web::LateQuery& q) {
-  auto reader = Acquire();
-  if (!reader.ok()) return Error{reader.error()};
-  Lease lease(*this, std::move(reader).value());
-  auto page = lease->Late(LateQuery{q.pipeline, q.device, q.limit, q.after});
-  if (!page.ok()) return Error{"storage: " + page.status().message};
-  web::LatePage out;
-  for (LateRow& r : page->rows) {
-    out.items.push_back({r.id, std::move(r.pipeline), std::move(r.device), r.event_time,
-                         r.arrival_time, r.watermark, r.window_start, r.window_end});
-  }
-  out.next = page->next;
-  return out;
+Result<WindowPage> ApiBackend::Windows(const WindowQuery& q) {
+  return Read(q, &ResultsReader::Windows);
 }
 
-Result<web::RejectedPage> ApiBackend::Rejected(const web::RejectedQuery& q) {
-  auto reader = Acquire();
-  if (!reader.ok()) return Error{reader.error()};
-  Lease lease(*this, std::move(reader).value());
-  auto page = lease->Rejected(RejectedQuery{q.reason, q.limit, q.after});
-  if (!page.ok()) return Error{"storage: " + page.status().message};
-  web::RejectedPage out;
-  for (RejectedRow& r : page->rows) {
-    out.items.push_back({r.id, std::move(r.reason), std::move(r.topic), std::move(r.device),
-                         std::move(r.detail), r.arrival_time, std::move(r.payload)});
-  }
-  out.next = page->next;
-  return out;
+Result<LatePage> ApiBackend::Late(const LateQuery& q) { return Read(q, &ResultsReader::Late); }
+
+Result<RejectedPage> ApiBackend::Rejected(const RejectedQuery& q) {
+  return Read(q, &ResultsReader::Rejected);
 }
 
 std::optional<std::int64_t> ApiBackend::DatabaseBytes() {
@@ -185,15 +149,15 @@ web::HealthView ApiBackend::Health() {
 }
 
 void FeedPublisher::OnWindow(const PipelineSpec& spec, const WindowResult& w) {
-  web::WindowItem item{spec.name,
-                       w.device,
-                       w.window.start,
-                       w.window.end,
-                       w.final,
-                       w.final ? std::string(ClosedByName(w.closed_by)) : std::string(),
-                       w.final ? std::optional<Millis>(w.closed_at) : std::nullopt,
-                       w.records,
-                       ValuesJson(spec, w.values)};
+  WindowRow item{spec.name,
+                 w.device,
+                 w.window.start,
+                 w.window.end,
+                 w.final ? WindowStatus::kFinal : WindowStatus::kOpen,
+                 w.final ? std::string(ClosedByName(w.closed_by)) : std::string(),
+                 w.final ? std::optional<Millis>(w.closed_at) : std::nullopt,
+                 w.records,
+                 ValuesJson(spec, w.values)};
   feed_.Publish(web::WindowJsonText(item));
 }
 

@@ -28,9 +28,9 @@ class ApiBackend final : public web::ApiData {
   ApiBackend(std::string db_path, Ingest& ingest, const MqttSource* mqtt, const Uplink* uplink,
              const Clock& clock);
 
-  Result<web::WindowsPage> Windows(const web::WindowsQuery& q) override;
-  Result<web::LatePage> Late(const web::LateQuery& q) override;
-  Result<web::RejectedPage> Rejected(const web::RejectedQuery& q) override;
+  Result<WindowPage> Windows(const WindowQuery& q) override;
+  Result<LatePage> Late(const LateQuery& q) override;
+  Result<RejectedPage> Rejected(const RejectedQuery& q) override;
   std::optional<std::int64_t> DatabaseBytes() override;
   std::shared_ptr<const web::LiveView> Live() override;
   web::HealthView Health() override;
@@ -39,6 +39,9 @@ class ApiBackend final : public web::ApiData {
   class Lease;
   Result<std::unique_ptr<ResultsReader>> Acquire();
   void Release(std::unique_ptr<ResultsReader> reader);
+  // One ResultsReader call on a pooled reader; a storage error becomes an Error.
+  template <typename Page, typename Query>
+  Result<Page> Read(const Query& q, sqlite::StatusOr<Page> (ResultsReader::*read)(const Query&));
 
   const std::string db_path_;
   Ingest& ingest_;

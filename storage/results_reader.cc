@@ -132,10 +132,6 @@ void ReadDevice(const Statement& q, DeviceRow& d) {
 
 }  // namespace
 
-std::string_view WindowStatusName(WindowStatus status) {
-  return status == WindowStatus::kFinal ? "final" : "open";
-}
-
 struct ResultsReader::Statements {
   Statement begin, end;
   // Windows, with and without a status filter ([1]): `walk` finds the first (pipeline, device)

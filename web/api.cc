@@ -195,13 +195,13 @@ Reply Api::Windows(const Params& p) const {
 
 Reply Api::WindowsUncached(const Params& p) const {
   Query q(p, {"pipeline", "device", "status", "from", "to", "page_size", "page_token"});
-  WindowsQuery wq;
+  WindowQuery wq;
   wq.pipeline = q.Text("pipeline");
   wq.device = q.Text("device");
   if (q.Has("status")) {
     const std::string status = q.Text("status");
     if (status == "open" || status == "final") {
-      wq.final = status == "final";
+      wq.status = status == "final" ? WindowStatus::kFinal : WindowStatus::kOpen;
     } else {
       q.Fail("status must be \"open\" or \"final\", got \"" + status + "\"");
     }
@@ -213,23 +213,23 @@ Reply Api::WindowsUncached(const Params& p) const {
     const json& k = *key;
     const std::optional<std::int64_t> start = TokenInt(k[3]), end = TokenInt(k[4]);
     if (k[1].is_string() && k[2].is_string() && start && end) {
-      wq.after = WindowCursor{k[1], k[2], *start, *end};
+      wq.after = WindowKey{k[1], k[2], *start, *end};
     } else {
       q.Fail("page_token is not a token this endpoint returned (use next_page_token as given)");
     }
   }
   // A pipeline not in the config is no error: results of a removed pipeline stay queryable.
   if (!q.ok()) return q.error();
-  Result<WindowsPage> page = data_.Windows(wq);
+  Result<WindowPage> page = data_.Windows(wq);
   if (!page.ok()) return Problem(500, page.error());
   std::string body = "{\"windows\":[";
-  for (std::size_t i = 0; i < page->items.size(); ++i) {
+  for (std::size_t i = 0; i < page->rows.size(); ++i) {
     if (i) body += ',';
-    body += WindowJsonText(page->items[i]);
+    body += WindowJsonText(page->rows[i]);
   }
   body += ']';
   if (page->next) {
-    const WindowCursor& c = *page->next;
+    const WindowKey& c = *page->next;
     body += ",\"next_page_token\":\"" +
             EncodePageToken(json::array({"w", c.pipeline, c.device, c.start, c.end})) + '"';
   }
@@ -371,7 +371,7 @@ Reply Api::Late(const Params& p) const {
   Result<LatePage> page = data_.Late(lq);
   if (!page.ok()) return Problem(500, page.error());
   json items = json::array();
-  for (const LateItem& l : page->items) items.push_back(LateJson(l));
+  for (const LateRow& l : page->rows) items.push_back(LateJson(l));
   json body = PageOf("late", std::move(items));
   if (page->next) body["next_page_token"] = EncodePageToken(json::array({"l", *page->next}));
   return JsonReply(body);
@@ -394,7 +394,7 @@ Reply Api::Rejected(const Params& p) const {
   Result<RejectedPage> page = data_.Rejected(rq);
   if (!page.ok()) return Problem(500, page.error());
   json items = json::array();
-  for (const RejectedItem& r : page->items) items.push_back(RejectedJson(r));
+  for (const RejectedRow& r : page->rows) items.push_back(RejectedJson(r));
   json body = PageOf("rejected", std::move(items));
   if (page->next) body["next_page_token"] = EncodePageToken(json::array({"r", *page->next}));
   return JsonReply(body);

@@ -1,6 +1,7 @@
 // ApiData: everything the HTTP API reads, as an interface web/ declares and the gateway
 // implements (docs/DESIGN.md §4: web never links storage or gateway). Window results, the late log
-// and rejected samples come from SQLite through read-only connections; the live view
+// and rejected samples (engine/read_model.h, the values storage returns) come from SQLite
+// through read-only connections; the live view
 // (pipelines, devices, counters) is a snapshot of the engine at most a second old; health is
 // atomics.
 //
@@ -15,82 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/read_model.h"
 #include "engine/record.h"
 #include "engine/result.h"
 #include "engine/snapshot.h"
 #include "engine/time.h"
 
 namespace tidemark::web {
-
-inline constexpr int kMaxPageSize = 1000;
-
-// The key of a window, and the order of /api/v1/windows.
-struct WindowCursor {
-  std::string pipeline, device;
-  Millis start = 0, end = 0;
-};
-
-struct WindowsQuery {
-  std::string pipeline, device;       // empty: any
-  std::optional<bool> final;          // none: open and final
-  std::optional<Millis> from, to;     // from <= window start < to
-  int limit = 100;                    // 1..kMaxPageSize
-  std::optional<WindowCursor> after;  // the last window of the previous page
-};
-
-struct WindowItem {
-  std::string pipeline, device;
-  Millis start = 0, end = 0;
-  bool final = false;
-  std::string closed_by;            // "watermark" or "idle"; empty while open
-  std::optional<Millis> closed_at;  // processing time of the close
-  std::int64_t records = 0;
-  std::string values_json;  // a JSON object, alias -> number or null
-};
-
-struct WindowsPage {
-  std::vector<WindowItem> items;
-  std::optional<WindowCursor> next;  // set only when more follow
-};
-
-// The late log and rejected samples are listed newest first; `after` is the id of the last row
-// of the previous page.
-struct LateQuery {
-  std::string pipeline, device;
-  int limit = 100;
-  std::optional<std::int64_t> after;
-};
-
-struct LateItem {
-  std::int64_t id = 0;
-  std::string pipeline, device;
-  Millis event_time = 0, arrival_time = 0;
-  std::optional<Millis> watermark;
-  Millis window_start = 0, window_end = 0;
-};
-
-struct LatePage {
-  std::vector<LateItem> items;
-  std::optional<std::int64_t> next;
-};
-
-struct RejectedQuery {
-  std::string reason;  // empty: any
-  int limit = 100;
-  std::optional<std::int64_t> after;
-};
-
-struct RejectedItem {
-  std::int64_t id = 0;
-  std::string reason, topic, device, detail;
-  Millis arrival_time = 0;
-  std::string payload;  // truncated bytes, as received
-};
-
-struct RejectedPage {
-  std::vector<RejectedItem> items;
-  std::optional<std::int64_t> next;
-};
 
 // The engine, as of `taken_at`.
 struct PipelineLive {
@@ -162,7 +94,7 @@ struct HealthView {
 class ApiData {
  public:
   virtual ~ApiData() = default;
-  virtual Result<WindowsPage> Windows(const WindowsQuery& q) = 0;
+  virtual Result<WindowPage> Windows(const WindowQuery& q) = 0;
   virtual Result<LatePage> Late(const LateQuery& q) = 0;
   virtual Result<RejectedPage> Rejected(const RejectedQuery& q) = 0;
   // Bytes of the database file and its WAL; nullopt when it cannot be read.

@@ -26,7 +26,7 @@ void AppendTime(std::string& out, std::optional<Millis> t) {
 
 }  // namespace
 
-std::string WindowJsonText(const WindowItem& w) {
+std::string WindowJsonText(const WindowRow& w) {
   std::string out;
   out.reserve(160 + w.pipeline.size() + w.device.size() + w.values_json.size());
   out += "{\"pipeline\":";
@@ -37,8 +37,9 @@ std::string WindowJsonText(const WindowItem& w) {
   AppendTime(out, w.start);
   out += ",\"end\":";
   AppendTime(out, w.end);
-  out += w.final ? ",\"status\":\"final\"" : ",\"status\":\"open\"";
-  if (w.final) {
+  const bool final = w.status == WindowStatus::kFinal;
+  out += final ? ",\"status\":\"final\"" : ",\"status\":\"open\"";
+  if (final) {
     out += ",\"closed_by\":";
     AppendString(out, w.closed_by);
     out += ",\"closed_at\":";
@@ -53,7 +54,7 @@ std::string WindowJsonText(const WindowItem& w) {
   return out;
 }
 
-json LateJson(const LateItem& l) {
+json LateJson(const LateRow& l) {
   return {{"pipeline", l.pipeline},
           {"device", l.device},
           {"event_time", TimeJson(l.event_time)},
@@ -63,7 +64,7 @@ json LateJson(const LateItem& l) {
           {"window_end", TimeJson(l.window_end)}};
 }
 
-json RejectedJson(const RejectedItem& r) {
+json RejectedJson(const RejectedRow& r) {
   json j = {{"reason", r.reason},
             {"topic", r.topic},
             {"device", r.device.empty() ? json(nullptr) : json(r.device)},

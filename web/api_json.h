@@ -20,9 +20,9 @@ nlohmann::ordered_json TimeJson(std::optional<Millis> t);
 // The window object as JSON text, written directly (no JSON tree: a page of windows is the
 // API's hottest reply): {"pipeline":..,"device":..,"start":..,"end":..,"status":..,
 // ["closed_by":..,"closed_at":..,]"records":..,"values":{..}}.
-std::string WindowJsonText(const WindowItem& w);
-nlohmann::ordered_json LateJson(const LateItem& l);
-nlohmann::ordered_json RejectedJson(const RejectedItem& r);
+std::string WindowJsonText(const WindowRow& w);
+nlohmann::ordered_json LateJson(const LateRow& l);
+nlohmann::ordered_json RejectedJson(const RejectedRow& r);
 // name, window {type, size, slide, offset, gap}, watermark, watermark_scope, idle_timeout,
 // time, dedup, aggregates {alias: expression}, schema [{name, type}] (Spark's printSchema()).
 nlohmann::ordered_json PipelineJson(const PipelineSpec& spec);

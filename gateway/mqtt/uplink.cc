@@ -35,7 +35,8 @@ std::string Dump(const nlohmann::ordered_json& j) {
 bool OutboxMessages::Window(const PipelineSpec& spec, const WindowResult& w, std::string& topic,
                             std::string& payload) const {
   topic = Expand(config_.topic, spec.name, w.device);
-  payload = web::WindowJsonText({spec.name, w.device, w.window.start, w.window.end, true,
+  payload = web::WindowJsonText({spec.name, w.device, w.window.start, w.window.end,
+                                 WindowStatus::kFinal,
                                  std::string(ClosedByName(w.closed_by)), w.closed_at, w.records,
                                  ValuesJson(spec, w.values)});
   return true;

@@ -34,7 +34,7 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-const WindowCursor kFirstWindowCursor{"pipe-1", "dev-\xE2\x82\xAC", 60000, 120000};
+const WindowKey kFirstWindowCursor{"pipe-1", "dev-\xE2\x82\xAC", 60000, 120000};
 constexpr std::int64_t kFirstId = 42;
 
 class FakeData final : public ApiData {
@@ -54,13 +54,13 @@ class FakeData final : public ApiData {
     }
   }
 
-  Result<WindowsPage> Windows(const WindowsQuery& q) override {
+  Result<WindowPage> Windows(const WindowQuery& q) override {
     windows = q;
-    WindowsPage page;
+    WindowPage page;
     // One window that shows the filters it was asked for, so different queries differ.
-    page.items.push_back(WindowItem{q.pipeline, q.device, q.from.value_or(0), q.to.value_or(0),
-                                    q.final.value_or(false), "watermark", q.limit, q.limit,
-                                    "{\"n\":1}"});
+    page.rows.push_back(WindowRow{q.pipeline, q.device, q.from.value_or(0), q.to.value_or(0),
+                                  q.status.value_or(WindowStatus::kOpen), "watermark", q.limit,
+                                  q.limit, "{\"n\":1}"});
     page.next = q.after ? *q.after : kFirstWindowCursor;
     return page;
   }
@@ -81,7 +81,7 @@ class FakeData final : public ApiData {
     return h;
   }
 
-  std::optional<WindowsQuery> windows;
+  std::optional<WindowQuery> windows;
   std::optional<LateQuery> late;
   std::optional<RejectedQuery> rejected;
 
@@ -223,18 +223,21 @@ void FuzzWindows(const Params& p) {
     return;
   }
   FUZZ_CHECK(ok && data.windows, "200 for an invalid query");
-  const WindowsQuery& q = *data.windows;
+  const WindowQuery& q = *data.windows;
   FUZZ_CHECK(q.limit == *page_size && q.from == from && q.to == to, "query mismatch");
   FUZZ_CHECK(
       q.pipeline == Get(p, "pipeline").value_or("") && q.device == Get(p, "device").value_or(""),
       "filter mismatch");
-  FUZZ_CHECK(q.final == (status ? std::optional<bool>(*status == "final") : std::nullopt),
+  FUZZ_CHECK(q.status == (status ? std::optional<WindowStatus>(*status == "final"
+                                                                   ? WindowStatus::kFinal
+                                                                   : WindowStatus::kOpen)
+                                  : std::nullopt),
              "status mismatch");
   FUZZ_CHECK(q.after.has_value() == token.has_value(), "page_token lost");
   const std::string next = NextToken(body);
   if (token) FUZZ_CHECK(next == *token, "accepted token " + *token + " re-encodes to " + next);
   CheckCache(api, p);
-  const WindowCursor made = q.after.value_or(kFirstWindowCursor);
+  const WindowKey made = q.after.value_or(kFirstWindowCursor);
   // A token the API made is accepted and decodes to its cursor.
   Params follow = p;
   follow.erase("page_token");
@@ -243,7 +246,7 @@ void FuzzWindows(const Params& p) {
   Api api2({}, data2);
   const Reply r2 = api2.Windows(follow);
   FUZZ_CHECK(r2.status == 200 && data2.windows && data2.windows->after, r2.body);
-  const WindowCursor& back = *data2.windows->after;
+  const WindowKey& back = *data2.windows->after;
   FUZZ_CHECK(back.pipeline == made.pipeline && back.device == made.device &&
                  back.start == made.start && back.end == made.end,
              "token " + next + " decodes to another cursor");
@@ -343,6 +346,7 @@ void FuzzToken(std::string_view token) {
 }  // namespace tidemark::web
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace tidemark;
   using namespace tidemark::web;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   FuzzToken(text);
