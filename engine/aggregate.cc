@@ -62,7 +62,7 @@ std::string_view AggregateSpec::OutputType() const {
   return fn == AggregateFn::kCount || fn == AggregateFn::kCountField ? "long" : "double";
 }
 
-Result<AggregateSpec> ParseAggregate(std::string_view alias, std::string_view expression) {
+StatusOr<AggregateSpec> ParseAggregate(std::string_view alias, std::string_view expression) {
   auto fail = [&](std::string_view why) {
     return Error{"aggregate " + std::string(alias) + " = \"" + std::string(expression) +
                  "\": " + std::string(why)};

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/result.h"
+#include "engine/status.h"
 #include "engine/time.h"
 
 namespace tidemark {
@@ -42,7 +42,7 @@ struct AggregateSpec {
 
 // Parses "avg(temperature)", "count()", "count(*)", "max( sensor.temp )": a function name
 // (case-insensitive) and a field. Errors name the alias and expression.
-Result<AggregateSpec> ParseAggregate(std::string_view alias, std::string_view expression);
+StatusOr<AggregateSpec> ParseAggregate(std::string_view alias, std::string_view expression);
 
 // The state of one aggregate in one window. Meaning by function:
 //   count/count(f): count;  sum/avg: value = sum, count = values seen;

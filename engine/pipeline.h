@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "engine/aggregate.h"
-#include "engine/result.h"
+#include "engine/status.h"
 #include "engine/window.h"
 
 namespace tidemark {

@@ -98,7 +98,7 @@ bool IsDecimal(std::string_view s) {
 // Converts a number for which IsDecimal holds ("-12.5", "1764072240123") exactly: an integer
 // part below 1e11 is seconds, otherwise milliseconds; digits beyond the millisecond are
 // truncated toward negative infinity. `what` is the text to name in errors.
-Result<Millis> EpochDecimal(std::string_view s, const std::string& what) {
+StatusOr<Millis> EpochDecimal(std::string_view s, const std::string& what) {
   const bool negative = s[0] == '-';
   std::size_t pos = negative ? 1 : 0;
   std::uint64_t ip = 0;
@@ -118,7 +118,7 @@ Result<Millis> EpochDecimal(std::string_view s, const std::string& what) {
 
 }  // namespace
 
-Result<Millis> ParseDuration(std::string_view text) {
+StatusOr<Millis> ParseDuration(std::string_view text) {
   const std::string bad = "invalid duration " + Quote(text) + ": ";
   std::string_view s = text;
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
@@ -191,7 +191,7 @@ std::string FormatDuration(Millis duration) {
   return std::to_string(duration) + "ms";
 }
 
-Result<Millis> ParseRfc3339(std::string_view text) {
+StatusOr<Millis> ParseRfc3339(std::string_view text) {
   const std::string bad = "invalid RFC 3339 time " + Quote(text) + ": ";
   const std::string_view s = text;
   std::int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
@@ -274,7 +274,7 @@ std::string FormatRfc3339(Millis t) {
   return out;
 }
 
-Result<Millis> EpochNumberToMillis(double value) {
+StatusOr<Millis> EpochNumberToMillis(double value) {
   char buf[400];  // fixed notation of any double below 1e16, down to denormals, fits
   std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, value);
   const std::string shown(buf, r.ec == std::errc() ? r.ptr : buf);
@@ -287,7 +287,7 @@ Result<Millis> EpochNumberToMillis(double value) {
   return EpochDecimal(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)), shown);
 }
 
-Result<Millis> ParseTimestamp(std::string_view text) {
+StatusOr<Millis> ParseTimestamp(std::string_view text) {
   if (IsDecimal(text)) return EpochDecimal(text, Quote(text));
   if (text.size() > 4 && text[4] == '-') return ParseRfc3339(text);
   return Error{"invalid timestamp " + Quote(text) +

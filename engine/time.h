@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/result.h"
+#include "engine/status.h"
 
 namespace tidemark {
 
@@ -31,7 +31,7 @@ inline constexpr Millis kDay = 24 * kHour;
 // Errors name the offending text, e.g. `invalid duration "10 parsecs": unknown unit "parsecs"`.
 // A result that does not fit in milliseconds, or is negative, or has sub-millisecond
 // precision, is an error.
-Result<Millis> ParseDuration(std::string_view text);
+StatusOr<Millis> ParseDuration(std::string_view text);
 
 // Formats a duration the way ParseDuration reads it, in the largest unit that divides it
 // exactly: 600000 -> "10m", 30000 -> "30s", 500 -> "500ms", 3600000 -> "1h", 0 -> "0s".
@@ -41,7 +41,7 @@ std::string FormatDuration(Millis duration);
 // lower-case 't'/'z' and a space instead of 'T' accepted; fractional seconds of any length are
 // truncated to milliseconds. The offset is required. Validates month lengths and leap years.
 // Result must lie in [kMinTime, kMaxTime].
-Result<Millis> ParseRfc3339(std::string_view text);
+StatusOr<Millis> ParseRfc3339(std::string_view text);
 
 // Formats as RFC 3339 UTC: "2026-11-25T12:04:00Z" for whole seconds, otherwise with exactly
 // three fractional digits: "2026-11-25T12:04:00.120Z". Works for all of [kMinTime, kMaxTime].
@@ -50,10 +50,10 @@ std::string FormatRfc3339(Millis t);
 // Interprets an epoch number from a record: |value| < 1e11 is seconds (which covers years up to
 // 5138), anything else milliseconds. Fractional seconds are kept to the millisecond (truncated
 // toward negative infinity). NaN, infinities, and results outside [kMinTime, kMaxTime] are errors.
-Result<Millis> EpochNumberToMillis(double value);
+StatusOr<Millis> EpochNumberToMillis(double value);
 
 // Parses an event time given as text: RFC 3339, or a decimal epoch number (as
 // EpochNumberToMillis) written as a string, e.g. "1764072240" or "1764072240123".
-Result<Millis> ParseTimestamp(std::string_view text);
+StatusOr<Millis> ParseTimestamp(std::string_view text);
 
 }  // namespace tidemark

@@ -3,7 +3,7 @@
 namespace tidemark {
 namespace {
 
-Result<Millis> CheckSpan(const char* what, Millis value) {
+StatusOr<Millis> CheckSpan(const char* what, Millis value) {
   if (value <= 0)
     return Error{std::string(what) + " must be positive, got " + FormatDuration(value)};
   if (value > kMaxWindowSpan) {
@@ -15,11 +15,11 @@ Result<Millis> CheckSpan(const char* what, Millis value) {
 
 }  // namespace
 
-Result<WindowSpec> WindowSpec::Tumbling(Millis size, Millis offset) {
+StatusOr<WindowSpec> WindowSpec::Tumbling(Millis size, Millis offset) {
   return Sliding(size, size, offset);
 }
 
-Result<WindowSpec> WindowSpec::Sliding(Millis size, Millis slide, Millis offset) {
+StatusOr<WindowSpec> WindowSpec::Sliding(Millis size, Millis slide, Millis offset) {
   if (auto r = CheckSpan("window size", size); !r) return Error{r.error()};
   if (auto r = CheckSpan("slide", slide); !r) return Error{r.error()};
   if (slide > size) {
@@ -39,7 +39,7 @@ Result<WindowSpec> WindowSpec::Sliding(Millis size, Millis slide, Millis offset)
   return spec;
 }
 
-Result<WindowSpec> WindowSpec::Session(Millis gap) {
+StatusOr<WindowSpec> WindowSpec::Session(Millis gap) {
   if (auto r = CheckSpan("session gap", gap); !r) return Error{r.error()};
   WindowSpec spec;
   spec.kind = WindowKind::kSession;

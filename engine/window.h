@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/result.h"
+#include "engine/status.h"
 #include "engine/time.h"
 
 namespace tidemark {
@@ -34,9 +34,9 @@ struct WindowSpec {
   Millis offset = 0;  // normalized to [0, slide)
   Millis gap = 0;     // session
 
-  static Result<WindowSpec> Tumbling(Millis size, Millis offset = 0);
-  static Result<WindowSpec> Sliding(Millis size, Millis slide, Millis offset = 0);
-  static Result<WindowSpec> Session(Millis gap);
+  static StatusOr<WindowSpec> Tumbling(Millis size, Millis offset = 0);
+  static StatusOr<WindowSpec> Sliding(Millis size, Millis slide, Millis offset = 0);
+  static StatusOr<WindowSpec> Session(Millis gap);
 
   // A short human description, e.g. "tumbling 10m", "sliding 10m every 1m", "session gap 5m".
   std::string Describe() const;

@@ -34,7 +34,7 @@ ApiBackend::ApiBackend(std::string db_path, Ingest& ingest, const MqttSource* mq
                        const Uplink* uplink, const Clock& clock)
     : db_path_(std::move(db_path)), ingest_(ingest), mqtt_(mqtt), uplink_(uplink), clock_(clock) {}
 
-Result<std::unique_ptr<ResultsReader>> ApiBackend::Acquire() {
+StatusOr<std::unique_ptr<ResultsReader>> ApiBackend::Acquire() {
   {
     std::lock_guard lock(readers_mu_);
     if (!idle_readers_.empty()) {
@@ -44,7 +44,7 @@ Result<std::unique_ptr<ResultsReader>> ApiBackend::Acquire() {
     }
   }
   auto opened = ResultsReader::Open(db_path_);
-  if (!opened.ok()) return Error{"storage: " + opened.status().message};
+  if (!opened.ok()) return opened.status().Prefixed("storage: ");
   return std::make_unique<ResultsReader>(std::move(opened).value());
 }
 
@@ -54,23 +54,23 @@ void ApiBackend::Release(std::unique_ptr<ResultsReader> reader) {
 }
 
 template <typename Page, typename Query>
-Result<Page> ApiBackend::Read(const Query& q,
-                             sqlite::StatusOr<Page> (ResultsReader::*read)(const Query&)) {
+StatusOr<Page> ApiBackend::Read(const Query& q,
+                                StatusOr<Page> (ResultsReader::*read)(const Query&)) {
   auto reader = Acquire();
   if (!reader.ok()) return Error{reader.error()};
   Lease lease(*this, std::move(reader).value());
   auto page = ((*lease).*read)(q);
-  if (!page.ok()) return Error{"storage: " + page.status().message};
+  if (!page.ok()) return page.status().Prefixed("storage: ");
   return std::move(page).value();
 }
 
-Result<WindowPage> ApiBackend::Windows(const WindowQuery& q) {
+StatusOr<WindowPage> ApiBackend::Windows(const WindowQuery& q) {
   return Read(q, &ResultsReader::Windows);
 }
 
-Result<LatePage> ApiBackend::Late(const LateQuery& q) { return Read(q, &ResultsReader::Late); }
+StatusOr<LatePage> ApiBackend::Late(const LateQuery& q) { return Read(q, &ResultsReader::Late); }
 
-Result<RejectedPage> ApiBackend::Rejected(const RejectedQuery& q) {
+StatusOr<RejectedPage> ApiBackend::Rejected(const RejectedQuery& q) {
   return Read(q, &ResultsReader::Rejected);
 }
 

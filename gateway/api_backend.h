@@ -28,20 +28,20 @@ class ApiBackend final : public web::ApiData {
   ApiBackend(std::string db_path, Ingest& ingest, const MqttSource* mqtt, const Uplink* uplink,
              const Clock& clock);
 
-  Result<WindowPage> Windows(const WindowQuery& q) override;
-  Result<LatePage> Late(const LateQuery& q) override;
-  Result<RejectedPage> Rejected(const RejectedQuery& q) override;
+  StatusOr<WindowPage> Windows(const WindowQuery& q) override;
+  StatusOr<LatePage> Late(const LateQuery& q) override;
+  StatusOr<RejectedPage> Rejected(const RejectedQuery& q) override;
   std::optional<std::int64_t> DatabaseBytes() override;
   std::shared_ptr<const web::LiveView> Live() override;
   web::HealthView Health() override;
 
  private:
   class Lease;
-  Result<std::unique_ptr<ResultsReader>> Acquire();
+  StatusOr<std::unique_ptr<ResultsReader>> Acquire();
   void Release(std::unique_ptr<ResultsReader> reader);
   // One ResultsReader call on a pooled reader; a storage error becomes an Error.
   template <typename Page, typename Query>
-  Result<Page> Read(const Query& q, sqlite::StatusOr<Page> (ResultsReader::*read)(const Query&));
+  StatusOr<Page> Read(const Query& q, StatusOr<Page> (ResultsReader::*read)(const Query&));
 
   const std::string db_path_;
   Ingest& ingest_;

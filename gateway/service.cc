@@ -33,7 +33,7 @@ std::pair<std::string, int> SplitListen(const std::string& listen) {
 }
 
 // The bearer token: the file's content without surrounding whitespace.
-Result<std::string> ReadToken(const std::string& path) {
+StatusOr<std::string> ReadToken(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Error{"http.token_file: cannot read " + path};
   std::stringstream text;
@@ -43,12 +43,6 @@ Result<std::string> ReadToken(const std::string& path) {
   if (first == std::string::npos) return Error{"http.token_file: " + path + " is empty"};
   token = token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
   return token;
-}
-
-Millis SteadyNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -126,7 +120,7 @@ int Service::Run() {
   std::function<void(const boost::system::error_code&)> on_tick =
       [&](const boost::system::error_code& ec) {
         if (ec) return;
-        const Millis now = SteadyNow();
+        const Millis now = SteadyMillis();
         ingest_->Tick();
         if (uplink_) {
           ingest_->TrimOutbox(uplink_->acked());
@@ -215,8 +209,8 @@ void Service::Stop() {
   }
   wake_.notify_all();
   // Let the message in hand finish and commit.
-  const Millis deadline = SteadyNow() + kStopWait;
-  while (in_handler_ && SteadyNow() < deadline) {
+  const Millis deadline = SteadyMillis() + kStopWait;
+  while (in_handler_ && SteadyMillis() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // Paho runs the message callback holding its client lock, so while a callback is parked no
@@ -228,8 +222,8 @@ void Service::Stop() {
       source->Stop(2 * kSecond);
       *done = true;
     }).detach();
-    const Millis disconnect_deadline = SteadyNow() + 3 * kSecond;
-    while (!*done && SteadyNow() < disconnect_deadline) {
+    const Millis disconnect_deadline = SteadyMillis() + 3 * kSecond;
+    while (!*done && SteadyMillis() < disconnect_deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     log::Info(*done ? "mqtt: disconnected" : "mqtt: no clean disconnect (a message is held)");

@@ -2,8 +2,7 @@
 
 namespace tidemark {
 
-sqlite::Status OutboxReader::Read(std::int64_t after, std::int64_t limit,
-                                  std::vector<OutboxRow>& rows) {
+Status OutboxReader::Read(std::int64_t after, std::int64_t limit, std::vector<OutboxRow>& rows) {
   if (!next_) {
     auto db = sqlite::Database::OpenReader(db_path_);
     if (!db.ok()) return db.status();
@@ -24,7 +23,7 @@ sqlite::Status OutboxReader::Read(std::int64_t after, std::int64_t limit,
     rows.push_back({q.ColumnInt64(0), std::string(q.ColumnText(1)), std::string(q.ColumnBlob(2))});
   }
   q.Reset();  // ends the read transaction
-  return sqlite::Status::Ok();
+  return Status::Ok();
 }
 
 }  // namespace tidemark

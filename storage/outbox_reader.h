@@ -28,7 +28,7 @@ class OutboxReader {
 
   // Appends up to `limit` rows with id > `after` to `rows`, in id order. An error means the
   // database could not be opened or read; the caller retries later.
-  sqlite::Status Read(std::int64_t after, std::int64_t limit, std::vector<OutboxRow>& rows);
+  Status Read(std::int64_t after, std::int64_t limit, std::vector<OutboxRow>& rows);
 
  private:
   const std::string db_path_;

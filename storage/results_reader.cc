@@ -14,8 +14,6 @@
 namespace tidemark {
 
 using sqlite::Statement;
-using sqlite::Status;
-using sqlite::StatusOr;
 using sqlite::StepResult;
 
 namespace {

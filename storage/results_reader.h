@@ -21,7 +21,7 @@
 // that match its pipeline/device/status filters, seeking the start-time range within each:
 // O(log n) per group visited plus the rows returned.
 //
-// Errors are sqlite::Status values: a limit out of range is codes::kRange; a database of
+// Errors are Status values: a limit out of range is codes::kRange; a database of
 // another schema version is refused at Open (the gateway migrates it when it starts).
 #pragma once
 
@@ -71,28 +71,28 @@ struct PipelineSummary {
 class ResultsReader {
  public:
   // Opens `path` read-only. The file must exist with the current schema version.
-  static sqlite::StatusOr<ResultsReader> Open(const std::string& path);
+  static StatusOr<ResultsReader> Open(const std::string& path);
 
   ResultsReader(ResultsReader&&) noexcept;
   ResultsReader& operator=(ResultsReader&&) noexcept;
   ~ResultsReader();
 
-  sqlite::StatusOr<WindowPage> Windows(const WindowQuery& q);
-  sqlite::StatusOr<LatePage> Late(const LateQuery& q);
-  sqlite::StatusOr<RejectedPage> Rejected(const RejectedQuery& q);
-  sqlite::StatusOr<DevicePage> Devices(const DeviceQuery& q);
+  StatusOr<WindowPage> Windows(const WindowQuery& q);
+  StatusOr<LatePage> Late(const LateQuery& q);
+  StatusOr<RejectedPage> Rejected(const RejectedQuery& q);
+  StatusOr<DevicePage> Devices(const DeviceQuery& q);
   // Every pipeline that has windows or a pipeline_state row, by name.
-  sqlite::StatusOr<std::vector<PipelineSummary>> PipelineCounts();
+  StatusOr<std::vector<PipelineSummary>> PipelineCounts();
   // page_count * page_size of the main file plus the size of the -wal file.
-  sqlite::StatusOr<std::int64_t> DatabaseBytes();
+  StatusOr<std::int64_t> DatabaseBytes();
 
   // Diagnostics (and the tests' index checks): EXPLAIN QUERY PLAN of each statement the call
   // would run, one line per statement, its plan rows separated by "; ".
-  sqlite::StatusOr<std::string> Explain(const WindowQuery& q);
-  sqlite::StatusOr<std::string> Explain(const LateQuery& q);
-  sqlite::StatusOr<std::string> Explain(const RejectedQuery& q);
-  sqlite::StatusOr<std::string> Explain(const DeviceQuery& q);
-  sqlite::StatusOr<std::string> ExplainPipelineCounts();
+  StatusOr<std::string> Explain(const WindowQuery& q);
+  StatusOr<std::string> Explain(const LateQuery& q);
+  StatusOr<std::string> Explain(const RejectedQuery& q);
+  StatusOr<std::string> Explain(const DeviceQuery& q);
+  StatusOr<std::string> ExplainPipelineCounts();
 
   // The read-only connection (query_only): for tests and diagnostics.
   sqlite::Database& db() { return db_; }
@@ -101,10 +101,10 @@ class ResultsReader {
   struct Statements;
   struct Group;
   ResultsReader(sqlite::Database db, std::string path);
-  sqlite::Status Prepare();
-  sqlite::StatusOr<bool> FindGroup(const WindowQuery& q, Group& at);
+  Status Prepare();
+  StatusOr<bool> FindGroup(const WindowQuery& q, Group& at);
   sqlite::Statement& LateStatement(const LateQuery& q);
-  sqlite::StatusOr<std::string> Plans(std::initializer_list<sqlite::Statement*> statements);
+  StatusOr<std::string> Plans(std::initializer_list<sqlite::Statement*> statements);
 
   sqlite::Database db_;
   std::string path_;

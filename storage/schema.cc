@@ -117,7 +117,7 @@ static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace
 
-sqlite::Status Migrate(sqlite::Database& db, int target) {
+Status Migrate(sqlite::Database& db, int target) {
   auto version = db.UserVersion();
   if (!version.ok()) return version.status();
   if (*version > kSchemaVersion) {
@@ -125,7 +125,7 @@ sqlite::Status Migrate(sqlite::Database& db, int target) {
                                        " is newer than this tidemark understands (" +
                                        std::to_string(kSchemaVersion) + ")"};
   }
-  if (*version >= target) return sqlite::Status::Ok();
+  if (*version >= target) return Status::Ok();
   auto tx = sqlite::Transaction::Begin(db);
   if (!tx.ok()) return tx.status();
   for (int v = *version; v < target; ++v) {

@@ -11,6 +11,6 @@ inline constexpr int kSchemaVersion = 8;
 
 // Applies the migrations after the database's user_version, up to `target` (tests use an
 // older target to build an old database).
-sqlite::Status Migrate(sqlite::Database& db, int target = kSchemaVersion);
+Status Migrate(sqlite::Database& db, int target = kSchemaVersion);
 
 }  // namespace tidemark

@@ -7,6 +7,7 @@
 
 namespace tidemark::sqlite {
 
+static_assert(kOk == SQLITE_OK && kFailed == SQLITE_ERROR && kMisused == SQLITE_MISUSE);
 static_assert(codes::kOk == SQLITE_OK && codes::kError == SQLITE_ERROR &&
               codes::kBusy == SQLITE_BUSY);
 static_assert(codes::kReadOnly == SQLITE_READONLY && codes::kIoErr == SQLITE_IOERR);

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <utility>
 
+#include "engine/status.h"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -43,44 +45,11 @@ inline constexpr int kRange = 25;
 inline constexpr int kNotADb = 26;
 }  // namespace codes
 
-// Outcome of an operation that produces no value. `message` carries sqlite3_errmsg plus the
-// SQL text or file name involved.
-struct [[nodiscard]] Status {
-  int code = codes::kOk;  // SQLite extended result code; codes::kOk on success.
-  std::string message;
-
-  bool ok() const { return code == codes::kOk; }
-  int primary_code() const { return code & 0xff; }
-  static Status Ok() { return {}; }
-};
-
-// A value or a non-OK Status.
-template <typename T>
-class [[nodiscard]] StatusOr {
- public:
-  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
-  StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
-    if (status_.ok()) {
-      status_ = {codes::kMisuse, "StatusOr built from an OK Status without a value"};
-    }
-  }
-
-  bool ok() const { return value_.has_value(); }
-  // Status::Ok() when a value is held.
-  const Status& status() const { return status_; }
-  // Precondition: ok().
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return *std::move(value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-
- private:
-  Status status_;
-  std::optional<T> value_;
-};
+// Every fallible call returns tidemark's Status / StatusOr (engine/status.h); `code` is the
+// SQLite extended result code and `message` carries sqlite3_errmsg plus the SQL text or file
+// name involved.
+using tidemark::Status;
+using tidemark::StatusOr;
 
 enum class Synchronous { kNormal, kFull };
 enum class StepResult { kRow, kDone };

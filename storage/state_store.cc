@@ -14,8 +14,6 @@
 
 namespace tidemark {
 
-using sqlite::Status;
-using sqlite::StatusOr;
 using sqlite::StepResult;
 
 namespace {

@@ -68,11 +68,11 @@ class StateStore {
  public:
   // Opens (creating if needed) the database, runs PRAGMA quick_check (a damaged file is an
   // error naming it, never a silent reset) and applies schema migrations in one transaction.
-  static sqlite::StatusOr<std::unique_ptr<StateStore>> Open(const StoreOptions& options);
+  static StatusOr<std::unique_ptr<StateStore>> Open(const StoreOptions& options);
   ~StateStore();
 
   // Replaces the engine's state with the checkpoint and replays the ingest log after it.
-  sqlite::StatusOr<RecoveryStats> Recover(Engine& engine);
+  StatusOr<RecoveryStats> Recover(Engine& engine);
 
   // True when `message_hash` (a hash of topic and payload) is among the newest
   // `redelivery_window` logged messages: a redelivery of a message already counted. Check only
@@ -80,32 +80,32 @@ class StateStore {
   bool SeenMessage(std::uint64_t message_hash) const;
 
   // The per-message commit of an accepted-or-late-or-duplicate record.
-  sqlite::Status CommitRecord(const Record& record, Millis arrival, std::uint64_t message_hash,
+  Status CommitRecord(const Record& record, Millis arrival, std::uint64_t message_hash,
                               const Engine& engine, const Output& out);
   // The per-message commit of a rejected message (after Engine::CountRejected or a rejecting
   // ProcessAt): logs it for replay and keeps a bounded sample with the reason.
   // `detail` says why in words (kept with the sample).
-  sqlite::Status CommitRejected(RejectReason reason, std::string_view detail,
+  Status CommitRejected(RejectReason reason, std::string_view detail,
                                 std::string_view topic, std::string_view device, Millis arrival,
                                 std::uint64_t message_hash, std::string_view payload);
   // Commits what a Tick produced (idle closes, processing-time closes); a no-op when nothing.
-  sqlite::Status CommitTick(Millis now, const Engine& engine, const Output& out);
+  Status CommitTick(Millis now, const Engine& engine, const Output& out);
 
   // True when a checkpoint is due at processing time `now`.
   bool CheckpointDue(Millis now) const;
   // Writes the changed devices' state, the open windows' current values, device statistics
   // and counters, and trims the ingest log, late log and rejected samples.
-  sqlite::Status Checkpoint(Engine& engine, Millis now);
+  Status Checkpoint(Engine& engine, Millis now);
 
   // Retention: deletes up to `batch` final windows that became final (closed_at, processing
   // time) before `closed_before`; returns how many. A window's event time does not matter.
-  sqlite::StatusOr<std::int64_t> DeleteExpired(Millis closed_before, std::int64_t batch);
+  StatusOr<std::int64_t> DeleteExpired(Millis closed_before, std::int64_t batch);
 
   // The outbox: the newest id written, the oldest still there (0 when empty), and deleting what
   // the upstream broker acknowledged (ids <= `acked`; its own small transaction).
   std::int64_t outbox_newest() const { return outbox_newest_; }
-  sqlite::StatusOr<std::int64_t> OutboxOldest();
-  sqlite::Status TrimOutbox(std::int64_t acked);
+  StatusOr<std::int64_t> OutboxOldest();
+  Status TrimOutbox(std::int64_t acked);
 
   sqlite::Database& db() { return db_; }
   std::int64_t last_seq() const { return last_seq_; }
@@ -116,19 +116,19 @@ class StateStore {
 
  private:
   StateStore(sqlite::Database db, StoreOptions options);
-  sqlite::Status Prepare();
-  sqlite::Status AppendLog(int kind, Millis arrival, std::uint64_t message_hash,
+  Status Prepare();
+  Status AppendLog(int kind, Millis arrival, std::uint64_t message_hash,
                            std::string_view body);
-  sqlite::Status WriteOutput(const Engine& engine, const Output& out);
-  sqlite::Status AppendOutbox(std::string_view topic, std::string_view payload);
+  Status WriteOutput(const Engine& engine, const Output& out);
+  Status AppendOutbox(std::string_view topic, std::string_view payload);
   struct DiskDevice;
-  sqlite::Status WriteDevice(const PipelineSpec& spec, DeviceSnapshot& device, DiskDevice& disk);
-  sqlite::Status LoadDiskState(const Engine& engine);
-  sqlite::Status CheckpointTx(Engine& engine, Millis now);
-  sqlite::StatusOr<RecoveryStats> RecoverTx(Engine& engine);
+  Status WriteDevice(const PipelineSpec& spec, DeviceSnapshot& device, DiskDevice& disk);
+  Status LoadDiskState(const Engine& engine);
+  Status CheckpointTx(Engine& engine, Millis now);
+  StatusOr<RecoveryStats> RecoverTx(Engine& engine);
   std::vector<DiskDevice>& DiskDevices(std::string_view pipeline);
   void Committed(Millis arrival);
-  sqlite::Status LoadRecentHashes();  // bookkeeping after a logged message's transaction committed
+  Status LoadRecentHashes();  // bookkeeping after a logged message's transaction committed
   class Tx;
 
   sqlite::Database db_;

@@ -68,7 +68,7 @@ class Query {
 
   std::optional<Millis> Time(const std::string& name) {
     if (!Has(name)) return std::nullopt;
-    Result<Millis> t = ParseTimeParam(Text(name));
+    StatusOr<Millis> t = ParseTimeParam(Text(name));
     if (!t.ok()) {
       Fail(name + ": " + t.error());
       return std::nullopt;
@@ -151,7 +151,7 @@ Reply JsonReply(const json& body, int status) {
   return {status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
-Result<Millis> ParseTimeParam(std::string_view text) {
+StatusOr<Millis> ParseTimeParam(std::string_view text) {
   const bool digits = !text.empty() && text.size() <= 20 &&
                       std::all_of(text.begin() + (text[0] == '-' ? 1 : 0), text.end(),
                                   [](char c) { return c >= '0' && c <= '9'; }) &&
@@ -162,7 +162,7 @@ Result<Millis> ParseTimeParam(std::string_view text) {
     if (ec == std::errc() && end == text.data() + text.size() && InTimeRange(v)) return v;
     return Error{"epoch milliseconds \"" + std::string(text) + "\" are out of range"};
   }
-  Result<Millis> t = ParseRfc3339(text);
+  StatusOr<Millis> t = ParseRfc3339(text);
   if (!t.ok()) {
     return Error{"expected an RFC 3339 time (2026-11-25T12:00:00Z) or epoch milliseconds: " +
                  t.error()};
@@ -220,7 +220,7 @@ Reply Api::WindowsUncached(const Params& p) const {
   }
   // A pipeline not in the config is no error: results of a removed pipeline stay queryable.
   if (!q.ok()) return q.error();
-  Result<WindowPage> page = data_.Windows(wq);
+  StatusOr<WindowPage> page = data_.Windows(wq);
   if (!page.ok()) return Problem(500, page.error());
   std::string body = "{\"windows\":[";
   for (std::size_t i = 0; i < page->rows.size(); ++i) {
@@ -368,7 +368,7 @@ Reply Api::Late(const Params& p) const {
   Query q(p, {"pipeline", "device", "page_size", "page_token"});
   LateQuery lq{q.Text("pipeline"), q.Text("device"), q.PageSize(), IdCursor(q, "l")};
   if (!q.ok()) return q.error();
-  Result<LatePage> page = data_.Late(lq);
+  StatusOr<LatePage> page = data_.Late(lq);
   if (!page.ok()) return Problem(500, page.error());
   json items = json::array();
   for (const LateRow& l : page->rows) items.push_back(LateJson(l));
@@ -391,7 +391,7 @@ Reply Api::Rejected(const Params& p) const {
     if (!known) q.Fail("reason must be one of " + names + ", got \"" + rq.reason + "\"");
   }
   if (!q.ok()) return q.error();
-  Result<RejectedPage> page = data_.Rejected(rq);
+  StatusOr<RejectedPage> page = data_.Rejected(rq);
   if (!page.ok()) return Problem(500, page.error());
   json items = json::array();
   for (const RejectedRow& r : page->rows) items.push_back(RejectedJson(r));

@@ -30,7 +30,7 @@ Reply Problem(int status, std::string_view detail);
 Reply JsonReply(const nlohmann::ordered_json& body, int status = 200);
 
 // Parses a time parameter: RFC 3339, or epoch milliseconds (digits, optional '-').
-Result<Millis> ParseTimeParam(std::string_view text);
+StatusOr<Millis> ParseTimeParam(std::string_view text);
 
 class ReplyCache;
 

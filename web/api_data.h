@@ -18,7 +18,7 @@
 
 #include "engine/read_model.h"
 #include "engine/record.h"
-#include "engine/result.h"
+#include "engine/status.h"
 #include "engine/snapshot.h"
 #include "engine/time.h"
 
@@ -94,9 +94,9 @@ struct HealthView {
 class ApiData {
  public:
   virtual ~ApiData() = default;
-  virtual Result<WindowPage> Windows(const WindowQuery& q) = 0;
-  virtual Result<LatePage> Late(const LateQuery& q) = 0;
-  virtual Result<RejectedPage> Rejected(const RejectedQuery& q) = 0;
+  virtual StatusOr<WindowPage> Windows(const WindowQuery& q) = 0;
+  virtual StatusOr<LatePage> Late(const LateQuery& q) = 0;
+  virtual StatusOr<RejectedPage> Rejected(const RejectedQuery& q) = 0;
   // Bytes of the database file and its WAL; nullopt when it cannot be read.
   virtual std::optional<std::int64_t> DatabaseBytes() = 0;
   virtual std::shared_ptr<const LiveView> Live() = 0;

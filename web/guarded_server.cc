@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "engine/clock.h"
 #include "web/worker_pool.h"
 
 namespace tidemark::web {
@@ -27,18 +28,12 @@ constexpr Millis kIdleGrace = 50;
 thread_local bool tls_close_after = false;
 thread_local bool tls_linger = false;
 
-Millis SteadyNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // poll() for `events` up to `ms` (EINTR retried); true when ready.
 bool Wait(int fd, short events, Millis ms) {
-  const Millis end = SteadyNow() + std::max<Millis>(ms, 0);
+  const Millis end = SteadyMillis() + std::max<Millis>(ms, 0);
   for (;;) {
     pollfd p{fd, events, 0};
-    const int n = poll(&p, 1, static_cast<int>(std::max<Millis>(end - SteadyNow(), 0)));
+    const int n = poll(&p, 1, static_cast<int>(std::max<Millis>(end - SteadyMillis(), 0)));
     if (n > 0) return true;
     if (n == 0 || errno != EINTR) return false;
   }
@@ -72,7 +67,7 @@ class DeadlineStream final : public httplib::Stream {
   void set_deadline(Millis deadline) { deadline_ = deadline; }
 
   bool is_readable() const override {
-    return Wait(fd_, POLLIN, std::min(read_timeout_, deadline_ - SteadyNow()));
+    return Wait(fd_, POLLIN, std::min(read_timeout_, deadline_ - SteadyMillis()));
   }
   bool is_writable() const override { return Wait(fd_, POLLOUT, write_timeout_); }
 
@@ -153,7 +148,7 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   DeadlineStream stream(sock, read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000,
                         write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000);
   // The first request's time runs from the accept (time spent queued for a worker counts).
-  Millis ready_at = WorkerPool::QueuedAt() > 0 ? WorkerPool::QueuedAt() : SteadyNow();
+  Millis ready_at = WorkerPool::QueuedAt() > 0 ? WorkerPool::QueuedAt() : SteadyMillis();
   bool linger = false;
   for (std::size_t count = keep_alive_max_count_; count > 0; --count) {
     // Keep-alive: wait for the next request, checking now and then whether the server stops.
@@ -161,15 +156,15 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     // After a request, an idle connection gives its worker up when others wait for one (after
     // kIdleGrace).
     const bool first = count == keep_alive_max_count_;
-    Millis idle_until = SteadyNow() + keep_alive_timeout_sec_ * 1000;
+    Millis idle_until = SteadyMillis() + keep_alive_timeout_sec_ * 1000;
     if (first) idle_until = std::min(idle_until, ready_at + request_timeout_);
     bool readable = stream.buffered() || Wait(sock, POLLIN, first ? 0 : kIdleGrace);
-    while (!readable && svr_sock_ != INVALID_SOCKET && SteadyNow() < idle_until &&
+    while (!readable && svr_sock_ != INVALID_SOCKET && SteadyMillis() < idle_until &&
            (first || !WorkerPool::OthersWaiting())) {
-      readable = Wait(sock, POLLIN, std::min(kStopPoll, idle_until - SteadyNow()));
+      readable = Wait(sock, POLLIN, std::min(kStopPoll, idle_until - SteadyMillis()));
     }
     if (!readable || svr_sock_ == INVALID_SOCKET) break;
-    if (!first) ready_at = SteadyNow();
+    if (!first) ready_at = SteadyMillis();
     stream.set_deadline(ready_at + request_timeout_);
     tls_close_after = tls_linger = false;
     bool connection_closed = false;
@@ -182,9 +177,9 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   // sends for a moment, say the body of a refused request): closing with unread data would
   // reset the connection, and the client could lose the reply.
   shutdown(sock, SHUT_WR);
-  const Millis until = SteadyNow() + (linger ? kLinger : 0);
+  const Millis until = SteadyMillis() + (linger ? kLinger : 0);
   char sink[4096];
-  while (Wait(sock, POLLIN, until - SteadyNow()) && recv(sock, sink, sizeof sink, 0) > 0) {
+  while (Wait(sock, POLLIN, until - SteadyMillis()) && recv(sock, sink, sizeof sink, 0) > 0) {
   }
   shutdown(sock, SHUT_RDWR);
   close(sock);

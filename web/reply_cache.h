@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "engine/clock.h"
 #include "web/api.h"
 
 namespace tidemark::web {
@@ -26,13 +27,13 @@ class ReplyCache {
   std::optional<Reply> Get(const std::string& key) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(key);
-    if (it == entries_.end() || Now() - it->second.at >= ttl_ms_) return std::nullopt;
+    if (it == entries_.end() || SteadyMillis() - it->second.at >= ttl_ms_) return std::nullopt;
     return it->second.reply;
   }
 
   void Put(const std::string& key, const Reply& reply) {
     std::lock_guard lock(mu_);
-    auto [it, inserted] = entries_.insert_or_assign(key, Entry{reply, Now()});
+    auto [it, inserted] = entries_.insert_or_assign(key, Entry{reply, SteadyMillis()});
     if (inserted) order_.push_back(key);
     while (entries_.size() > max_entries_ && !order_.empty()) {
       entries_.erase(order_.front());
@@ -45,13 +46,7 @@ class ReplyCache {
     Reply reply;
     std::int64_t at = 0;
   };
-  static std::int64_t Now() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-
-  const std::int64_t ttl_ms_;
+    const std::int64_t ttl_ms_;
   const std::size_t max_entries_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "engine/clock.h"
 #include "web/dashboard_assets.h"
 #include "web/guarded_server.h"
 #include "web/worker_pool.h"
@@ -16,12 +17,6 @@ namespace {
 
 constexpr std::size_t kEventsPerChunk = 256;
 constexpr int kStreamPollMs = 1000;  // how often a waiting stream checks for shutdown
-
-Millis SteadyMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 void Send(httplib::Response& res, const Reply& reply) {
   res.status = reply.status;
@@ -62,7 +57,7 @@ bool HttpServer::Authorized(const std::string& header, const std::string& query_
   return !query_token.empty() && ConstantTimeEquals(query_token, options_.token);
 }
 
-Result<int> HttpServer::Start() {
+StatusOr<int> HttpServer::Start() {
   if (!options_.cert_file.empty() || !options_.key_file.empty()) {
     auto tls =
         std::make_unique<httplib::SSLServer>(options_.cert_file.c_str(), options_.key_file.c_str());

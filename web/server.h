@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "engine/pipeline.h"
-#include "engine/result.h"
+#include "engine/status.h"
 #include "engine/time.h"
 #include "web/api.h"
 #include "web/api_data.h"
@@ -55,7 +55,7 @@ class HttpServer {
   ~HttpServer();
 
   // Binds and starts serving on a thread of its own; an error says why it could not bind.
-  Result<int> Start();
+  StatusOr<int> Start();
   void Stop();
   int port() const { return port_; }
 

@@ -5,17 +5,14 @@
 
 #include <chrono>
 
+#include "engine/clock.h"
+
 namespace tidemark::web {
 namespace {
 thread_local bool tls_saturated = false;
 thread_local std::int64_t tls_queued_at = 0;
 thread_local const std::atomic<std::size_t>* tls_waiting = nullptr;
 
-std::int64_t SteadyMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 }  // namespace
 
 WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_max, int nice)

@@ -274,7 +274,7 @@ class Reader {
     const toml::node* n = t.get(key);
     if (!n) return nullptr;
     if (!n->is_string()) return Mismatch(*n, prefix, key, "a duration string like \"10 minutes\"");
-    Result<Millis> d = ParseDuration(n->as_string()->get());
+    StatusOr<Millis> d = ParseDuration(n->as_string()->get());
     std::string what;
     if (!d) {
       what = d.error();
@@ -502,7 +502,7 @@ void ReadAggregates(Reader& r, const toml::table& t, const std::string& p,
     if (!value->is_string()) {
       return r.Fail(*value, key_path, "expected a string like \"avg(temperature)\"");
     }
-    Result<AggregateSpec> spec = ParseAggregate(key->str(), value->as_string()->get());
+    StatusOr<AggregateSpec> spec = ParseAggregate(key->str(), value->as_string()->get());
     if (!spec) return r.Fail(*value, key_path, spec.error());
     out.push_back(std::move(spec).value());
   }
@@ -527,14 +527,14 @@ void ReadWindow(Reader& r, const toml::table& t, const std::string& p, WindowSpe
     }
     Millis g = 0;
     if (!r.Duration(t, p, "session_gap", g)) return;
-    Result<WindowSpec> spec = WindowSpec::Session(g);
+    StatusOr<WindowSpec> spec = WindowSpec::Session(g);
     if (!spec) return r.Fail(*gap, p + ".session_gap", spec.error());
     out = *spec;
     return;
   }
   Millis size = 0, offset = 0;
   if (!r.Duration(t, p, "window", size)) return;
-  if (Result<WindowSpec> alone = WindowSpec::Tumbling(size); !alone) {
+  if (StatusOr<WindowSpec> alone = WindowSpec::Tumbling(size); !alone) {
     return r.Fail(*window, p + ".window", alone.error());
   }
   Millis slide = size;
@@ -547,7 +547,7 @@ void ReadWindow(Reader& r, const toml::table& t, const std::string& p, WindowSpe
                   "must be less than the " + std::string(slide_node ? "slide " : "window size ") +
                       FormatDuration(slide) + ", got " + FormatDuration(offset));
   }
-  Result<WindowSpec> spec = WindowSpec::Sliding(size, slide, offset);
+  StatusOr<WindowSpec> spec = WindowSpec::Sliding(size, slide, offset);
   if (!spec) return r.Fail(slide_node ? *slide_node : *window, p + ".slide", spec.error());
   out = *spec;
 }
@@ -600,7 +600,7 @@ void ReadPipelines(Reader& r, const toml::table& root, std::vector<PipelineSpec>
   }
 }
 
-Result<Config> FromTable(const toml::table& root, std::string_view source) {
+StatusOr<Config> FromTable(const toml::table& root, std::string_view source) {
   Reader r(source);
   Config c;
   r.CheckKeys(root, "", {"mqtt", "input", "storage", "http", "output", "pipeline"});
@@ -692,7 +692,7 @@ aggregates = { avg_temp = "avg(temperature)", max_temp = "max(temperature)", rea
 
 }  // namespace
 
-Result<Config> ParseConfig(std::string_view text, std::string_view source) {
+StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
   try {
     const toml::table root = toml::parse(text, source);
     return FromTable(root, source);
@@ -705,7 +705,7 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
   }
 }
 
-Result<Config> LoadConfig(const std::string& path) {
+StatusOr<Config> LoadConfig(const std::string& path) {
   try {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) return Error{path + ": is a directory"};

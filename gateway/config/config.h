@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "engine/pipeline.h"
-#include "engine/result.h"
+#include "engine/status.h"
 #include "engine/time.h"
 #include "storage/sqlite.h"
 
@@ -88,9 +88,9 @@ struct Config {
 // Parses TOML text. `source` names it in errors (usually the file path). Unknown keys are
 // errors. Pipeline keys left out take PipelineSpec's defaults: watermark "0s", watermark_scope
 // "device", idle_timeout "0s" (off), time "event", dedup true; slide/offset/session_gap unset.
-Result<Config> ParseConfig(std::string_view text, std::string_view source);
+StatusOr<Config> ParseConfig(std::string_view text, std::string_view source);
 // Reads and parses a file; an unreadable file is an error naming it.
-Result<Config> LoadConfig(const std::string& path);
+StatusOr<Config> LoadConfig(const std::string& path);
 // The commented default configuration (what --print-default-config prints); it parses to the
 // defaults above plus the seed pipeline avg_temp_10m.
 std::string_view DefaultConfigText();

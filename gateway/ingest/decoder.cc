@@ -397,7 +397,7 @@ bool RecordDecoder::TakeEventTime() {
   const std::string_view what = options_.event_time;
   const bool required = options_.require_event_time;
   const PathNode& n = nodes_[time_node_];
-  Result<Millis> t = Millis{0};
+  StatusOr<Millis> t = Millis{0};
   switch (n.kind) {
     case Kind::kAbsent:
     case Kind::kNull:

@@ -38,18 +38,6 @@ std::string EngineRejectionDetail(RejectReason reason, const Record& record, Mil
   }
 }
 
-std::int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-Millis SteadyMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Ingest::Ingest(const Config& config, const Clock& clock, std::unique_ptr<OutboxFormat> outbox,
@@ -61,12 +49,12 @@ Ingest::Ingest(const Config& config, const Clock& clock, std::unique_ptr<OutboxF
       store_(std::move(store)),
       decoder_(DecoderOptionsOf(config)) {}
 
-Result<std::unique_ptr<Ingest>> Ingest::Open(const Config& config, const Clock& clock,
-                                             std::unique_ptr<OutboxFormat> outbox) {
+StatusOr<std::unique_ptr<Ingest>> Ingest::Open(const Config& config, const Clock& clock,
+                                               std::unique_ptr<OutboxFormat> outbox) {
   StoreOptions options = StoreOptionsOf(config.storage);
   options.outbox = outbox.get();
   auto store = StateStore::Open(options);
-  if (!store.ok()) return Error{"storage: " + store.status().message};
+  if (!store.ok()) return store.status().Prefixed("storage: ");
   std::unique_ptr<Ingest> ingest(
       new Ingest(config, clock, std::move(outbox), std::move(store).value()));
   const Millis begin = SteadyMillis();
@@ -109,7 +97,7 @@ std::int64_t Ingest::OutboxAcked() {
 void Ingest::TrimOutbox(std::int64_t acked) {
   std::lock_guard lock(mu_);
   if (acked <= outbox_trimmed_ || needs_recover_) return;
-  if (sqlite::Status s = store_->TrimOutbox(acked); !s.ok()) {
+  if (Status s = store_->TrimOutbox(acked); !s.ok()) {
     log::Warning("storage: trimming the outbox: " + s.message);
     return;
   }
@@ -166,8 +154,7 @@ bool Ingest::HandleLocked(std::string_view topic, std::string_view payload, bool
                            EngineRejectionDetail(*result.rejected, decoded.record, now), topic,
                            decoded.record.device, now, message_hash, payload);
   }
-  if (sqlite::Status s = store_->CommitRecord(decoded.record, now, message_hash, engine_, out_);
-      !s.ok()) {
+  if (Status s = store_->CommitRecord(decoded.record, now, message_hash, engine_, out_); !s.ok()) {
     return StorageFailed(s, "commit");
   }
   Committed(now);
@@ -175,8 +162,7 @@ bool Ingest::HandleLocked(std::string_view topic, std::string_view payload, bool
   if (listener_ && listener_->WantsUpdates()) touched_.emplace(decoded.record.device);
   if (store_->CheckpointDue(now)) {
     // The message is committed whatever happens here; a failed checkpoint reloads the engine.
-    if (sqlite::Status s = store_->Checkpoint(engine_, now); !s.ok())
-      StorageFailed(s, "checkpoint");
+    if (Status s = store_->Checkpoint(engine_, now); !s.ok()) StorageFailed(s, "checkpoint");
   }
   return true;
 }
@@ -184,8 +170,7 @@ bool Ingest::HandleLocked(std::string_view topic, std::string_view payload, bool
 bool Ingest::CommitRejection(RejectReason reason, std::string_view detail, std::string_view topic,
                              std::string_view device, Millis now, std::uint64_t message_hash,
                              std::string_view payload) {
-  if (sqlite::Status s =
-          store_->CommitRejected(reason, detail, topic, device, now, message_hash, payload);
+  if (Status s = store_->CommitRejected(reason, detail, topic, device, now, message_hash, payload);
       !s.ok()) {
     return StorageFailed(s, "commit");
   }
@@ -217,7 +202,7 @@ void Ingest::SummariseRejections(Millis now) {
   last_summary_ = now;
 }
 
-bool Ingest::StorageFailed(const sqlite::Status& status, std::string_view what) {
+bool Ingest::StorageFailed(const Status& status, std::string_view what) {
   ++health_.storage_errors;
   if (health_.storage_ok) {
     log::Error("storage: " + std::string(what) + " failed: " + status.message +
@@ -268,14 +253,14 @@ bool Ingest::Tick() {
   if (ok) {
     out_.clear();
     engine_.TickAt(now, out_);
-    if (sqlite::Status s = store_->CommitTick(now, engine_, out_); !s.ok()) {
+    if (Status s = store_->CommitTick(now, engine_, out_); !s.ok()) {
       ok = StorageFailed(s, "tick commit");
     } else {
       PublishClosed();
       PublishUpdates();
     }
     if (ok && store_->CheckpointDue(now)) {
-      if (sqlite::Status c = store_->Checkpoint(engine_, now); !c.ok()) {
+      if (Status c = store_->Checkpoint(engine_, now); !c.ok()) {
         ok = StorageFailed(c, "checkpoint");
       }
     }
@@ -295,7 +280,7 @@ bool Ingest::Shutdown() {
   std::lock_guard lock(mu_);
   if (needs_recover_) return false;
   const Millis now = clock_.Now();
-  sqlite::Status s = store_->Checkpoint(engine_, now);
+  Status s = store_->Checkpoint(engine_, now);
   if (!s.ok()) {
     log::Error("storage: final checkpoint failed: " + s.message + " (the log replays on start)");
     return false;

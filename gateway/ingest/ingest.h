@@ -61,8 +61,8 @@ class Ingest {
  public:
   // Opens the store, recovers the engine from it and logs what was restored. `outbox` formats
   // what [output] sends (null without [output]); the store writes it in each commit.
-  static Result<std::unique_ptr<Ingest>> Open(const Config& config, const Clock& clock,
-                                              std::unique_ptr<OutboxFormat> outbox = nullptr);
+  static StatusOr<std::unique_ptr<Ingest>> Open(const Config& config, const Clock& clock,
+                                                std::unique_ptr<OutboxFormat> outbox = nullptr);
 
   bool Handle(std::string_view topic, std::string_view payload, bool duplicate);
   // Timer work at clock.Now(); returns false when storage failed (state was reloaded).
@@ -91,7 +91,7 @@ class Ingest {
                        std::string_view device, Millis now, std::uint64_t message_hash,
                        std::string_view payload);
   void Committed(Millis now);
-  bool StorageFailed(const sqlite::Status& status, std::string_view what);
+  bool StorageFailed(const Status& status, std::string_view what);
   bool TryRecover();
   bool ClockBehind(Millis now);
   void SummariseRejections(Millis now);

@@ -34,7 +34,7 @@ MqttSource::MqttSource(const MqttConfig& config, Handler handler)
 
 MqttSource::~MqttSource() = default;
 
-Result<std::unique_ptr<MqttSource>> MqttSource::Create(const MqttConfig& config, Handler handler) {
+StatusOr<std::unique_ptr<MqttSource>> MqttSource::Create(const MqttConfig& config, Handler handler) {
   std::unique_ptr<MqttSource> source(new MqttSource(config, std::move(handler)));
   try {
     mqtt::create_options create(config.version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);

@@ -14,7 +14,7 @@
 #include <memory>
 #include <string_view>
 
-#include "engine/result.h"
+#include "engine/status.h"
 #include "gateway/config/config.h"
 
 namespace mqtt {
@@ -29,7 +29,7 @@ class MqttSource {
       std::function<void(std::string_view topic, std::string_view payload, bool duplicate)>;
 
   // Validates the options (URI, TLS files); nothing connects yet.
-  static Result<std::unique_ptr<MqttSource>> Create(const MqttConfig& config, Handler handler);
+  static StatusOr<std::unique_ptr<MqttSource>> Create(const MqttConfig& config, Handler handler);
   ~MqttSource();
 
   // Begins connecting; returns at once. Failures are logged and retried by Poll().

@@ -10,9 +10,9 @@
 
 namespace tidemark {
 
-Result<std::unique_ptr<MqttPublisher>> MqttPublisher::Create(const std::string& broker,
-                                                             const std::string& client_id,
-                                                             std::string name) {
+StatusOr<std::unique_ptr<MqttPublisher>> MqttPublisher::Create(const std::string& broker,
+                                                               const std::string& client_id,
+                                                               std::string name) {
   std::unique_ptr<mqtt::async_client> client;
   try {
     client = std::make_unique<mqtt::async_client>(broker, client_id,

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/result.h"
+#include "engine/status.h"
 #include "engine/time.h"
 
 namespace mqtt {
@@ -27,9 +27,9 @@ namespace tidemark {
 class MqttPublisher {
  public:
   // Validates the broker URI; nothing connects yet. `name` prefixes log lines ("simulate").
-  static Result<std::unique_ptr<MqttPublisher>> Create(const std::string& broker,
-                                                       const std::string& client_id,
-                                                       std::string name);
+  static StatusOr<std::unique_ptr<MqttPublisher>> Create(const std::string& broker,
+                                                         const std::string& client_id,
+                                                         std::string name);
   ~MqttPublisher();
 
   // Connects, retrying each second for up to `give_up`; false when it could not, or when

@@ -102,7 +102,7 @@ double FileMegabytes(const std::string& path) {
   return bytes / 1e6;
 }
 
-bool Ok(benchmark::State& state, const sqlite::Status& status) {
+bool Ok(benchmark::State& state, const Status& status) {
   if (status.ok()) return true;
   state.SkipWithError(status.message.c_str());
   return false;
@@ -198,7 +198,7 @@ void BM_PerMessage_ProcessCommit(benchmark::State& state) {
     Record r{devices[n % kStreamDevices], now, PayloadHash(i), {&temperature, 1}};
     const Steady::time_point begin = Steady::now();
     if (engine.ProcessAt(r, now, out).rejected) ++rejected;
-    sqlite::Status status = store.CommitRecord(r, now, MessageHash(i), engine, out);
+    Status status = store.CommitRecord(r, now, MessageHash(i), engine, out);
     Steady::time_point end = Steady::now();
     if (checkpointed) after_checkpoint_time += end - begin;
     checkpointed = false;
@@ -259,7 +259,7 @@ void BM_Baseline_RawSqliteInsertPerTxn(benchmark::State& state) {
   std::uint64_t i = 0;
   for (auto _ : state) {
     const Steady::time_point begin = Steady::now();
-    sqlite::Status status = begin_sql->Run();
+    Status status = begin_sql->Run();
     if (status.ok()) {
       insert->Bind(1, kStart + static_cast<std::int64_t>(i));
       insert->Bind(2, static_cast<std::int64_t>(MessageHash(i)));
@@ -309,7 +309,7 @@ const RestoreStore& BuildRestoreStore(int per_device, int tail) {
   FieldValue temperature{"temperature", 21.5, true};
   Output out;
   std::uint64_t i = 0;
-  sqlite::Status status = s.writer->Recover(engine).status();
+  Status status = s.writer->Recover(engine).status();
   // One reading per window: minute 1 of windows 0..per_device-1. The newest is at most minute
   // 31, so every watermark stays below 10 minutes and nothing closes.
   Millis now = kStart;
@@ -401,7 +401,7 @@ void BM_Baseline_RawCheckpointScan(benchmark::State& state) {
     auto db = sqlite::Database::OpenWriter(path, sqlite::Synchronous::kNormal);
     if (!Ok(state, db.status())) break;
     rows = bytes = 0;
-    sqlite::Status status;
+    Status status;
     for (const char* table : kCheckpointTables) {
       auto select = db->Prepare(std::string("SELECT * FROM ") + table);
       if (!select.ok()) {
@@ -410,7 +410,7 @@ void BM_Baseline_RawCheckpointScan(benchmark::State& state) {
       }
       sqlite3_stmt* raw = select->raw();
       const int columns = select->ColumnCount();
-      sqlite::StatusOr<sqlite::StepResult> step = select->Step();
+      StatusOr<sqlite::StepResult> step = select->Step();
       for (; step.ok() && *step == sqlite::StepResult::kRow; step = select->Step()) {
         ++rows;
         for (int c = 0; c < columns; ++c) {

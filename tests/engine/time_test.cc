@@ -24,19 +24,19 @@ constexpr Millis k20251125 = 1764072240000;
 
 // Expects `r` to be an error whose message contains `part`.
 template <typename T>
-void ExpectError(const Result<T>& r, const std::string& part) {
+void ExpectError(const StatusOr<T>& r, const std::string& part) {
   ASSERT_FALSE(r.ok()) << "unexpectedly ok for error containing: " << part;
   EXPECT_NE(r.error().find(part), std::string::npos) << r.error();
 }
 
 Millis Dur(std::string_view text) {
-  Result<Millis> r = ParseDuration(text);
+  StatusOr<Millis> r = ParseDuration(text);
   EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error());
   return r.ok() ? *r : -1;
 }
 
 Millis Rfc(std::string_view text) {
-  Result<Millis> r = ParseRfc3339(text);
+  StatusOr<Millis> r = ParseRfc3339(text);
   EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error());
   return r.ok() ? *r : -1;
 }
@@ -104,7 +104,7 @@ TEST(ParseDurationTest, Decimals) {
 }
 
 TEST(ParseDurationTest, ErrorMessageNamesInputAndUnit) {
-  Result<Millis> r = ParseDuration("10 parsecs");
+  StatusOr<Millis> r = ParseDuration("10 parsecs");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(), R"(invalid duration "10 parsecs": unknown unit "parsecs")");
   ExpectError(ParseDuration("5 Parsecs"), R"(unknown unit "Parsecs")");
@@ -235,7 +235,7 @@ TEST(ParseRfc3339Test, LeapYears) {
 }
 
 TEST(ParseRfc3339Test, FieldRanges) {
-  Result<Millis> r = ParseRfc3339("2026-02-30T00:00:00Z");
+  StatusOr<Millis> r = ParseRfc3339("2026-02-30T00:00:00Z");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(), R"(invalid RFC 3339 time "2026-02-30T00:00:00Z": day out of range)");
   ExpectError(ParseRfc3339("2026-04-31T00:00:00Z"), "day out of range");
@@ -358,7 +358,7 @@ TEST(Rfc3339RoundTripTest, RandomValuesInRange) {
     const Millis t = i % 4 == 0 ? any(rng) / kSecond * kSecond : any(rng);
     const std::string s = FormatRfc3339(t);
     ASSERT_EQ(s.size(), t % kSecond == 0 ? 20u : 24u) << s;
-    Result<Millis> back = ParseRfc3339(s);
+    StatusOr<Millis> back = ParseRfc3339(s);
     ASSERT_TRUE(back.ok()) << s << ": " << back.error();
     ASSERT_EQ(*back, t) << s;
   }
@@ -367,7 +367,7 @@ TEST(Rfc3339RoundTripTest, RandomValuesInRange) {
 // ---- EpochNumberToMillis ----
 
 Millis Epoch(double v) {
-  Result<Millis> r = EpochNumberToMillis(v);
+  StatusOr<Millis> r = EpochNumberToMillis(v);
   EXPECT_TRUE(r.ok()) << v << ": " << (r.ok() ? "" : r.error());
   return r.ok() ? *r : -1;
 }
@@ -432,7 +432,7 @@ TEST(EpochNumberToMillisTest, Errors) {
 // ---- ParseTimestamp ----
 
 Millis Ts(std::string_view text) {
-  Result<Millis> r = ParseTimestamp(text);
+  StatusOr<Millis> r = ParseTimestamp(text);
   EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error());
   return r.ok() ? *r : -1;
 }
@@ -500,11 +500,11 @@ TEST(TimeFuzzTest, ArbitraryInputsNeverThrowAndStayInRange) {
       }
     }
     ASSERT_NO_THROW({
-      Result<Millis> d = ParseDuration(s);
+      StatusOr<Millis> d = ParseDuration(s);
       if (d.ok()) {
         EXPECT_GE(*d, 0) << s;
       }
-      for (const Result<Millis>& r : {ParseRfc3339(s), ParseTimestamp(s)}) {
+      for (const StatusOr<Millis>& r : {ParseRfc3339(s), ParseTimestamp(s)}) {
         if (r.ok()) {
           EXPECT_TRUE(InTimeRange(*r)) << s;
         }
@@ -515,7 +515,7 @@ TEST(TimeFuzzTest, ArbitraryInputsNeverThrowAndStayInRange) {
     std::memcpy(&v, &bits, sizeof v);
     if (i % 2 == 0) v = std::ldexp(static_cast<double>(bits % 2000000) - 1000000.0, i % 64 - 16);
     ASSERT_NO_THROW({
-      Result<Millis> r = EpochNumberToMillis(v);
+      StatusOr<Millis> r = EpochNumberToMillis(v);
       if (r.ok()) {
         EXPECT_TRUE(InTimeRange(*r)) << v;
       }

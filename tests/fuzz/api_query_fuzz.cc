@@ -54,7 +54,7 @@ class FakeData final : public ApiData {
     }
   }
 
-  Result<WindowPage> Windows(const WindowQuery& q) override {
+  StatusOr<WindowPage> Windows(const WindowQuery& q) override {
     windows = q;
     WindowPage page;
     // One window that shows the filters it was asked for, so different queries differ.
@@ -64,11 +64,11 @@ class FakeData final : public ApiData {
     page.next = q.after ? *q.after : kFirstWindowCursor;
     return page;
   }
-  Result<LatePage> Late(const LateQuery& q) override {
+  StatusOr<LatePage> Late(const LateQuery& q) override {
     late = q;
     return LatePage{{}, q.after.value_or(kFirstId)};
   }
-  Result<RejectedPage> Rejected(const RejectedQuery& q) override {
+  StatusOr<RejectedPage> Rejected(const RejectedQuery& q) override {
     rejected = q;
     return RejectedPage{{}, q.after.value_or(kFirstId)};
   }
@@ -173,7 +173,7 @@ std::optional<int> ExpectedPageSize(const Params& p) {
 std::optional<Millis> ExpectedTime(const Params& p, const std::string& name, bool& ok) {
   const std::optional<std::string> text = Get(p, name);
   if (!text) return std::nullopt;
-  const Result<Millis> t = ParseTimeParam(*text);
+  const StatusOr<Millis> t = ParseTimeParam(*text);
   if (!t.ok()) {
     ok = false;
     return std::nullopt;
@@ -228,11 +228,11 @@ void FuzzWindows(const Params& p) {
   FUZZ_CHECK(
       q.pipeline == Get(p, "pipeline").value_or("") && q.device == Get(p, "device").value_or(""),
       "filter mismatch");
-  FUZZ_CHECK(q.status == (status ? std::optional<WindowStatus>(*status == "final"
-                                                                   ? WindowStatus::kFinal
-                                                                   : WindowStatus::kOpen)
-                                  : std::nullopt),
-             "status mismatch");
+  FUZZ_CHECK(
+      q.status == (status ? std::optional<WindowStatus>(*status == "final" ? WindowStatus::kFinal
+                                                                           : WindowStatus::kOpen)
+                          : std::nullopt),
+      "status mismatch");
   FUZZ_CHECK(q.after.has_value() == token.has_value(), "page_token lost");
   const std::string next = NextToken(body);
   if (token) FUZZ_CHECK(next == *token, "accepted token " + *token + " re-encodes to " + next);

@@ -190,7 +190,7 @@ void CheckDecoder(const Config& c) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace tidemark;
   const std::string text(reinterpret_cast<const char*>(data), size);
-  Result<Config> c = ParseConfig(text, kSource);
+  StatusOr<Config> c = ParseConfig(text, kSource);
   if (!c.ok()) {
     const std::string& e = c.error();
     const std::string prefix = std::string(kSource) + ":";
@@ -201,7 +201,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   CheckBounds(*c, text);
   const std::string written = WriteConfig(*c);
-  Result<Config> again = ParseConfig(written, kSource);
+  StatusOr<Config> again = ParseConfig(written, kSource);
   FUZZ_CHECK(again.ok(), "the written config does not parse: " +
                              (again.ok() ? std::string() : again.error()) + "\n" + written);
   FUZZ_CHECK(SameConfig(*c, *again), "the written config parses differently:\n" + written);

@@ -170,10 +170,10 @@ Outcome Reference(const DecoderOptions& o, std::string_view topic, std::string_v
   } else {
     std::optional<Millis> time;
     if (t->is_number()) {
-      const Result<Millis> r = EpochNumberToMillis(t->get<double>());
+      const StatusOr<Millis> r = EpochNumberToMillis(t->get<double>());
       if (r.ok()) time = *r;
     } else if (t->is_string()) {
-      const Result<Millis> r = ParseTimestamp(t->get<std::string>());
+      const StatusOr<Millis> r = ParseTimestamp(t->get<std::string>());
       if (r.ok()) time = *r;
     }
     if (time) {

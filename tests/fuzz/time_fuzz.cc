@@ -121,7 +121,7 @@ std::optional<Millis> ReferenceRfc3339(std::string_view s) {
   return t;
 }
 
-std::string Show(const Result<Millis>& r) {
+std::string Show(const StatusOr<Millis>& r) {
   return r.ok() ? std::to_string(*r) : "error: " + r.error();
 }
 
@@ -130,7 +130,7 @@ std::string Show(const std::optional<Millis>& r) {
 }
 
 void CheckDuration(std::string_view text) {
-  const Result<Millis> d = ParseDuration(text);
+  const StatusOr<Millis> d = ParseDuration(text);
   const std::optional<Millis> want = ReferenceDuration(text);
   FUZZ_CHECK(
       d.ok() == want.has_value() && (!d.ok() || *d == *want),
@@ -141,12 +141,12 @@ void CheckDuration(std::string_view text) {
   }
   FUZZ_CHECK(*d >= 0, Show(d));
   const std::string formatted = FormatDuration(*d);
-  const Result<Millis> again = ParseDuration(formatted);
+  const StatusOr<Millis> again = ParseDuration(formatted);
   FUZZ_CHECK(again.ok() && *again == *d, formatted + " -> " + Show(again));
 }
 
 void CheckRfc3339(std::string_view text) {
-  const Result<Millis> t = ParseRfc3339(text);
+  const StatusOr<Millis> t = ParseRfc3339(text);
   const std::optional<Millis> want = ReferenceRfc3339(text);
   FUZZ_CHECK(
       t.ok() == want.has_value() && (!t.ok() || *t == *want),
@@ -154,14 +154,14 @@ void CheckRfc3339(std::string_view text) {
   if (!t.ok()) return;
   FUZZ_CHECK(InTimeRange(*t), Show(t));
   const std::string formatted = FormatRfc3339(*t);
-  const Result<Millis> again = ParseRfc3339(formatted);
+  const StatusOr<Millis> again = ParseRfc3339(formatted);
   FUZZ_CHECK(again.ok() && *again == *t, formatted + " -> " + Show(again));
 }
 
 // A decimal epoch written as a string and the same number as a JSON number must agree, as long
 // as the double holds the decimal exactly enough (15 significant digits).
 void CheckTimestamp(std::string_view text) {
-  const Result<Millis> t = ParseTimestamp(text);
+  const StatusOr<Millis> t = ParseTimestamp(text);
   if (t.ok()) FUZZ_CHECK(InTimeRange(*t), Show(t));
   std::string_view digits = text;
   if (digits.starts_with('-')) digits.remove_prefix(1);
@@ -173,7 +173,7 @@ void CheckTimestamp(std::string_view text) {
       (dot == digits.npos || (!fp.empty() && fp.find_first_not_of("0123456789") == fp.npos));
   if (!decimal) {
     if (text.size() > 4 && text[4] == '-') {
-      const Result<Millis> rfc = ParseRfc3339(text);
+      const StatusOr<Millis> rfc = ParseRfc3339(text);
       FUZZ_CHECK(rfc.ok() == t.ok() && (!t.ok() || *rfc == *t), Show(t) + " vs " + Show(rfc));
     } else {
       FUZZ_CHECK(!t.ok(), "accepted \"" + std::string(text) + "\": " + Show(t));
@@ -184,14 +184,14 @@ void CheckTimestamp(std::string_view text) {
   const std::size_t significant = (lead == ip.npos ? 0 : ip.size() - lead) + fp.size();
   if (significant > 15) return;
   const double value = std::strtod(std::string(text).c_str(), nullptr);
-  const Result<Millis> as_number = EpochNumberToMillis(value);
+  const StatusOr<Millis> as_number = EpochNumberToMillis(value);
   FUZZ_CHECK(
       as_number.ok() == t.ok() && (!t.ok() || *as_number == *t),
       "\"" + std::string(text) + "\" as text " + Show(t) + ", as a number " + Show(as_number));
 }
 
 void CheckEpochNumber(double value) {
-  const Result<Millis> t = EpochNumberToMillis(value);
+  const StatusOr<Millis> t = EpochNumberToMillis(value);
   if (!std::isfinite(value)) {
     FUZZ_CHECK(!t.ok(), Show(t));
     return;
@@ -216,11 +216,11 @@ void CheckFormatters(std::int64_t v) {
       kMinTime + static_cast<Millis>(static_cast<std::uint64_t>(v) %
                                      static_cast<std::uint64_t>(kMaxTime - kMinTime + 1));
   const std::string text = FormatRfc3339(in_range);
-  const Result<Millis> back = ParseRfc3339(text);
+  const StatusOr<Millis> back = ParseRfc3339(text);
   FUZZ_CHECK(back.ok() && *back == in_range, std::to_string(in_range) + " -> " + text);
   const Millis duration = v < 0 ? -(v + 1) : v;  // every non-negative int64
   const std::string d = FormatDuration(duration);
-  const Result<Millis> parsed = ParseDuration(d);
+  const StatusOr<Millis> parsed = ParseDuration(d);
   FUZZ_CHECK(parsed.ok() && *parsed == duration, std::to_string(duration) + " -> " + d);
 }
 

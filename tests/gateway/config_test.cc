@@ -59,13 +59,13 @@ aggregates = { n = "count()" }
 )toml";
 
 Config Parse(std::string_view text) {
-  Result<Config> r = ParseConfig(text, "t.toml");
+  StatusOr<Config> r = ParseConfig(text, "t.toml");
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
   return r.ok() ? *r : Config{};
 }
 
 std::string ErrorOf(std::string_view text) {
-  Result<Config> r = ParseConfig(text, "t.toml");
+  StatusOr<Config> r = ParseConfig(text, "t.toml");
   return r.ok() ? "(parsed without error)" : r.error();
 }
 
@@ -294,7 +294,7 @@ TEST(ConfigTest, AcceptedListenAndBrokerForms) {
 }
 
 TEST(ConfigTest, DefaultConfigTextParsesToDefaultsAndSeedPipeline) {
-  Result<Config> r = ParseConfig(DefaultConfigText(), "default");
+  StatusOr<Config> r = ParseConfig(DefaultConfigText(), "default");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->mqtt, MqttConfig{});
   EXPECT_EQ(r->input, InputConfig{});
@@ -535,21 +535,21 @@ TEST(ConfigTest, LoadConfigReadsFilesAndNamesThemInErrors) {
   std::ofstream(good) << kContract;
   std::ofstream(bad) << "[input]\nevent_time = \"t\"\ndevcie = \"d\"\n";
 
-  Result<Config> ok = LoadConfig(good);
+  StatusOr<Config> ok = LoadConfig(good);
   ASSERT_TRUE(ok.ok()) << ok.error();
   EXPECT_EQ(ok->pipelines.at(0).name, "avg_temp_10m");
 
-  Result<Config> err = LoadConfig(bad);
+  StatusOr<Config> err = LoadConfig(bad);
   ASSERT_FALSE(err.ok());
   EXPECT_THAT(err.error(), StartsWith(bad + ":3: input.devcie: unknown key"));
 
   const std::string missing = (dir / "missing.toml").string();
-  Result<Config> none = LoadConfig(missing);
+  StatusOr<Config> none = LoadConfig(missing);
   ASSERT_FALSE(none.ok());
   EXPECT_THAT(none.error(), StartsWith(missing + ": cannot open: "));
   EXPECT_THAT(none.error(), HasSubstr("No such file"));
 
-  Result<Config> directory = LoadConfig(dir.string());
+  StatusOr<Config> directory = LoadConfig(dir.string());
   ASSERT_FALSE(directory.ok());
   EXPECT_EQ(directory.error(), dir.string() + ": is a directory");
   std::filesystem::remove_all(dir);

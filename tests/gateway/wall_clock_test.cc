@@ -132,8 +132,8 @@ TEST_F(WallClockTest, AClockBehindTheDatabaseHoldsMessagesUntilItCatchesUp) {
   const auto state = nlohmann::json::parse(get("/api/v1/state").second, nullptr, false);
   ASSERT_TRUE(state.is_object());
   EXPECT_EQ(state["clock"]["ok"], false) << state.dump();
-  const Result<Millis> clock_now = ParseRfc3339(state["clock"]["now"].get<std::string>());
-  const Result<Millis> newest = ParseRfc3339(state["clock"]["newest_commit"].get<std::string>());
+  const StatusOr<Millis> clock_now = ParseRfc3339(state["clock"]["now"].get<std::string>());
+  const StatusOr<Millis> newest = ParseRfc3339(state["clock"]["newest_commit"].get<std::string>());
   ASSERT_TRUE(clock_now.ok() && newest.ok()) << state.dump();
   EXPECT_LT(*clock_now, *newest);
   EXPECT_NE(get("/metrics").second.find("tidemark_clock_ok 0"), std::string::npos);

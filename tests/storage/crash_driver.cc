@@ -24,7 +24,7 @@
 namespace tidemark::crash {
 namespace {
 
-int Fail(const sqlite::Status& s, const char* what) {
+int Fail(const Status& s, const char* what) {
   std::fprintf(stderr, "crash_driver: %s: %s (code %d)\n", what, s.message.c_str(), s.code);
   return 2;
 }
@@ -63,7 +63,7 @@ int Run(const std::string& path, std::uint64_t seed, std::size_t count) {
   }
 
   StateStore& st = **store;
-  sqlite::Status failed;
+  Status failed;
   const char* failed_what = "";
   auto persist = [&](const Step& step) {
     switch (step.kind) {

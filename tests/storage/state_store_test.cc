@@ -44,7 +44,7 @@ class StateStoreTest : public ::testing::Test {
   }
 
   // Feeds records i in [from, to): device i%3, times with some disorder and lateness.
-  static sqlite::Status Feed(StateStore& store, Engine& engine, int from, int to) {
+  static Status Feed(StateStore& store, Engine& engine, int from, int to) {
     Output out;
     for (int i = from; i < to; ++i) {
       const Millis t = i * 2 - (i % 5 == 0 ? 17 : 0);
@@ -58,7 +58,7 @@ class StateStoreTest : public ::testing::Test {
       if (!s.ok()) return s;
       out.clear();
     }
-    return sqlite::Status::Ok();
+    return Status::Ok();
   }
 
   std::int64_t Count(StateStore& store, const std::string& sql) {
@@ -221,7 +221,7 @@ TEST_F(StateStoreTest, DiskFullFailsTheCommitLosesNothingAndRecovers) {
   ASSERT_TRUE(store->Checkpoint(engine, 1).ok());
   const std::int64_t pages = Count(*store, "PRAGMA page_count");
   ASSERT_TRUE(store->db().Exec("PRAGMA max_page_count = " + std::to_string(pages)).ok());
-  sqlite::Status failed = Feed(*store, engine, 200, 5000);
+  Status failed = Feed(*store, engine, 200, 5000);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.primary_code(), sqlite::codes::kFull) << failed.message;
   // The engine ran ahead of the disk: the caller recovers to what is durable.
