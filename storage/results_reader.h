@@ -1,6 +1,6 @@
-// ResultsReader: the read side of tidemark's SQLite file, for the HTTP API (README "HTTP API and dashboard"): window
-// results by pipeline, device, status and start time; the late-data log; rejected samples;
-// device statistics; per-pipeline counts; the size of the database.
+// ResultsReader: the read side of tidemark's SQLite file, for the HTTP API (README "HTTP API and
+// dashboard"): window results by pipeline, device, status and start time; the late-data log;
+// rejected samples; device statistics; per-pipeline counts; the size of the database.
 //
 // Threading: each HTTP handler thread opens its own ResultsReader (one read-only connection,
 // statements prepared once in Open). An object is used by one thread at a time. Readers and
@@ -93,9 +93,6 @@ class ResultsReader {
   StatusOr<std::string> Explain(const RejectedQuery& q);
   StatusOr<std::string> Explain(const DeviceQuery& q);
   StatusOr<std::string> ExplainPipelineCounts();
-
-  // The read-only connection (query_only): for tests and diagnostics.
-  sqlite::Database& db() { return db_; }
 
  private:
   struct Statements;

@@ -1,5 +1,5 @@
-// StateStore: tidemark's durable state in one SQLite file (docs/DESIGN.md §3), used by the gateway's
-// ingest thread only (it owns the single writer connection). HTTP reads through its own
+// StateStore: tidemark's durable state in one SQLite file (docs/DESIGN.md §3), used by the
+// gateway's ingest thread only (it owns the single writer connection). HTTP reads through its own
 // read-only connections (sqlite::Database::OpenReader), never through this object.
 //
 // Write path, per MQTT message, inside the message callback and before it returns (so Paho's
@@ -81,13 +81,13 @@ class StateStore {
 
   // The per-message commit of an accepted-or-late-or-duplicate record.
   Status CommitRecord(const Record& record, Millis arrival, std::uint64_t message_hash,
-                              const Engine& engine, const Output& out);
+                      const Engine& engine, const Output& out);
   // The per-message commit of a rejected message (after Engine::CountRejected or a rejecting
   // ProcessAt): logs it for replay and keeps a bounded sample with the reason.
   // `detail` says why in words (kept with the sample).
-  Status CommitRejected(RejectReason reason, std::string_view detail,
-                                std::string_view topic, std::string_view device, Millis arrival,
-                                std::uint64_t message_hash, std::string_view payload);
+  Status CommitRejected(RejectReason reason, std::string_view detail, std::string_view topic,
+                        std::string_view device, Millis arrival, std::uint64_t message_hash,
+                        std::string_view payload);
   // Commits what a Tick produced (idle closes, processing-time closes); a no-op when nothing.
   Status CommitTick(Millis now, const Engine& engine, const Output& out);
 
@@ -107,7 +107,9 @@ class StateStore {
   StatusOr<std::int64_t> OutboxOldest();
   Status TrimOutbox(std::int64_t acked);
 
-  sqlite::Database& db() { return db_; }
+  // Caps the database size from now on: writes past `bytes` fail like a full disk
+  // (SQLITE_FULL); 0 lifts the cap. What StoreOptions::max_bytes sets at Open.
+  Status SetMaxBytes(std::int64_t bytes);
   std::int64_t last_seq() const { return last_seq_; }
   // The newest processing time committed (a message's arrival, a tick, a checkpoint); kNoTime
   // for a new database. Set by Recover(), moved forward by every commit. The gateway holds
@@ -117,8 +119,7 @@ class StateStore {
  private:
   StateStore(sqlite::Database db, StoreOptions options);
   Status Prepare();
-  Status AppendLog(int kind, Millis arrival, std::uint64_t message_hash,
-                           std::string_view body);
+  Status AppendLog(int kind, Millis arrival, std::uint64_t message_hash, std::string_view body);
   Status WriteOutput(const Engine& engine, const Output& out);
   Status AppendOutbox(std::string_view topic, std::string_view payload);
   struct DiskDevice;
@@ -126,6 +127,15 @@ class StateStore {
   Status LoadDiskState(const Engine& engine);
   Status CheckpointTx(Engine& engine, Millis now);
   StatusOr<RecoveryStats> RecoverTx(Engine& engine);
+  // Recovery's steps (state_store_recovery.cc), in order.
+  struct Checkpointed;
+  Status ReadCheckpointRow(Checkpointed& c);
+  Status ReadDeviceStats(Checkpointed& c);
+  Status ReadPipelineState(Checkpointed& c);
+  Status ReadDeviceState(Checkpointed& c);
+  Status ReadFingerprints(Checkpointed& c);
+  void IndexRestored(const Engine& engine, const Checkpointed& c);
+  Status ReplayLog(Engine& engine, std::int64_t seq, std::int64_t& replayed);
   std::vector<DiskDevice>& DiskDevices(std::string_view pipeline);
   void Committed(Millis arrival);
   Status LoadRecentHashes();  // bookkeeping after a logged message's transaction committed

@@ -92,6 +92,7 @@ class ResultsReaderTest : public ::testing::Test {
   }
   void TearDown() override {
     engine_.reset();
+    db_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -106,6 +107,16 @@ class ResultsReaderTest : public ::testing::Test {
                              WatermarkScope::kGlobal));
     specs.push_back(MakeSpec("beta", *WindowSpec::Session(7), 3, {{"max", "max(v)"}}));
     return specs;
+  }
+
+  // A connection of the test's own to the store's file, to look at what is on disk.
+  sqlite::Database& Db() {
+    if (!db_) {
+      auto db = sqlite::Database::OpenWriter(options_.path);
+      EXPECT_TRUE(db.ok()) << db.status().message;
+      db_.emplace(std::move(db).value());
+    }
+    return *db_;
   }
 
   void OpenWriter() {
@@ -200,7 +211,7 @@ class ResultsReaderTest : public ::testing::Test {
   // What is in the file, read through the writer's connection with plain SQL.
   std::vector<WindowRow> AllWindows() {
     std::vector<WindowRow> rows;
-    auto q = store_->db().Prepare(
+    auto q = Db().Prepare(
         "SELECT pipeline, device, window_start, window_end, status, closed_by, closed_at, "
         "records, vals FROM windows ORDER BY pipeline, device, window_start, window_end");
     EXPECT_TRUE(q.ok()) << q.status().message;
@@ -221,7 +232,7 @@ class ResultsReaderTest : public ::testing::Test {
 
   std::vector<LateRow> AllLate() {  // newest first
     std::vector<LateRow> rows;
-    auto q = store_->db().Prepare(
+    auto q = Db().Prepare(
         "SELECT id, pipeline, device, event_time, arrival_time, watermark, window_start, "
         "window_end FROM late_log ORDER BY id DESC");
     EXPECT_TRUE(q.ok()) << q.status().message;
@@ -235,7 +246,7 @@ class ResultsReaderTest : public ::testing::Test {
 
   std::vector<RejectedRow> AllRejected() {  // newest first
     std::vector<RejectedRow> rows;
-    auto q = store_->db().Prepare(
+    auto q = Db().Prepare(
         "SELECT id, reason, topic, device, arrival_time, payload, detail FROM rejected "
         "ORDER BY id DESC");
     EXPECT_TRUE(q.ok()) << q.status().message;
@@ -249,7 +260,7 @@ class ResultsReaderTest : public ::testing::Test {
   }
 
   std::int64_t WriterInt(const std::string& sql) {
-    auto q = store_->db().Prepare(sql);
+    auto q = Db().Prepare(sql);
     EXPECT_TRUE(q.ok()) << q.status().message;
     EXPECT_EQ(*q->Step(), sqlite::StepResult::kRow);
     return q->ColumnInt64(0);
@@ -281,6 +292,7 @@ class ResultsReaderTest : public ::testing::Test {
   StoreOptions options_;
   ManualClock clock_{0};
   std::unique_ptr<StateStore> store_;
+  std::optional<sqlite::Database> db_;
   std::unique_ptr<Engine> engine_;
   Millis arrival_base_ = 1000;
   int next_message_ = 700;                    // the first message after Populate()
@@ -991,7 +1003,7 @@ TEST_F(ResultsReaderTest, SeesNewCommitsOnTheNextCallAndHoldsNoSnapshot) {
   Feed(0, 100);
   ResultsReader reader = OpenReader();
   auto checkpoint_wal = [&] {
-    auto q = store_->db().Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+    auto q = Db().Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
     EXPECT_TRUE(q.ok());
     EXPECT_EQ(*q->Step(), sqlite::StepResult::kRow);
     return q->ColumnInt64(0);  // 1 when a reader blocked it

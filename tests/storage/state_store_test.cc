@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -29,7 +30,10 @@ class StateStoreTest : public ::testing::Test {
     options_.path = dir_ + "/state.db";
     options_.checkpoint_records = 1000000;  // tests checkpoint explicitly
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
 
   static std::vector<PipelineSpec> Specs() {
     return {MakeSpec("tumble", *WindowSpec::Tumbling(10), 5, {{"n", "count()"}, {"avg", "avg(v)"}}),
@@ -61,8 +65,18 @@ class StateStoreTest : public ::testing::Test {
     return Status::Ok();
   }
 
-  std::int64_t Count(StateStore& store, const std::string& sql) {
-    auto q = store.db().Prepare(sql);
+  // A connection of the test's own to the store's file, to look at (and damage) what is on disk.
+  sqlite::Database& Db() {
+    if (!db_) {
+      auto db = sqlite::Database::OpenWriter(options_.path);
+      EXPECT_TRUE(db.ok()) << db.status().message;
+      db_.emplace(std::move(db).value());
+    }
+    return *db_;
+  }
+
+  std::int64_t Count(StateStore&, const std::string& sql) {
+    auto q = Db().Prepare(sql);
     EXPECT_TRUE(q.ok()) << q.status().message;
     auto step = q->Step();
     EXPECT_TRUE(step.ok());
@@ -70,6 +84,7 @@ class StateStoreTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::optional<sqlite::Database> db_;
   StoreOptions options_;
   ManualClock clock_{0};
 };
@@ -106,7 +121,7 @@ void ExpectSameState(const Engine& a, const Engine& b) {
 TEST_F(StateStoreTest, NewDatabaseHasCurrentSchemaInWalMode) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
-  EXPECT_EQ(*store->db().UserVersion(), kSchemaVersion);
+  EXPECT_EQ(*Db().UserVersion(), kSchemaVersion);
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM sqlite_master WHERE name = 'windows'"), 1);
 }
 
@@ -150,7 +165,7 @@ TEST_F(StateStoreTest, FinalWindowsAreCommittedWithTheMessageAndOpenOnesAtCheckp
   ASSERT_TRUE(store->Checkpoint(engine, 5000).ok());
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE status='open'"),
             engine.pipeline(0).Metrics().open_windows + engine.pipeline(1).Metrics().open_windows);
-  auto q = store->db().Prepare(
+  auto q = Db().Prepare(
       "SELECT vals, closed_by FROM windows WHERE status='final' AND pipeline='tumble' AND "
       "device='dev1' AND window_start=10");
   ASSERT_TRUE(q.ok());
@@ -186,7 +201,7 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
   }
   auto store = OpenStore();
   ASSERT_TRUE(store);
-  EXPECT_EQ(*store->db().UserVersion(), kSchemaVersion);
+  EXPECT_EQ(*Db().UserVersion(), kSchemaVersion);
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows"), 1);
   EXPECT_EQ(Count(*store, "SELECT count(*) FROM sqlite_master WHERE name='windows_final_by_end'"),
             0);
@@ -220,7 +235,7 @@ TEST_F(StateStoreTest, DiskFullFailsTheCommitLosesNothingAndRecovers) {
   ASSERT_TRUE(Feed(*store, engine, 0, 200).ok());
   ASSERT_TRUE(store->Checkpoint(engine, 1).ok());
   const std::int64_t pages = Count(*store, "PRAGMA page_count");
-  ASSERT_TRUE(store->db().Exec("PRAGMA max_page_count = " + std::to_string(pages)).ok());
+  ASSERT_TRUE(store->SetMaxBytes(pages * Count(*store, "PRAGMA page_size")).ok());
   Status failed = Feed(*store, engine, 200, 5000);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.primary_code(), sqlite::codes::kFull) << failed.message;
@@ -230,7 +245,7 @@ TEST_F(StateStoreTest, DiskFullFailsTheCommitLosesNothingAndRecovers) {
   const std::int64_t durable = recovered.total();
   EXPECT_GE(durable, 200);
   EXPECT_LT(durable, 5000);
-  ASSERT_TRUE(store->db().Exec("PRAGMA max_page_count = 1073741823").ok());
+  ASSERT_TRUE(store->SetMaxBytes(0).ok());
   ASSERT_TRUE(
       Feed(*store, recovered, static_cast<int>(durable), 300 + static_cast<int>(durable)).ok());
   EXPECT_EQ(recovered.total(), durable + 300);
@@ -293,7 +308,7 @@ TEST_F(StateStoreTest, ResultQueriesUseIndexes) {
       "100",
   };
   for (const char* sql : queries) {
-    auto q = store->db().Prepare(std::string("EXPLAIN QUERY PLAN ") + sql);
+    auto q = Db().Prepare(std::string("EXPLAIN QUERY PLAN ") + sql);
     ASSERT_TRUE(q.ok()) << q.status().message;
     std::string plan;
     while (*q->Step() == sqlite::StepResult::kRow) plan += std::string(q->ColumnText(3)) + "; ";
@@ -328,9 +343,9 @@ class FingerprintStoreTest : public StateStoreTest {
     return outcome;
   }
   std::set<std::tuple<std::string, std::string, Millis, Millis, std::int64_t>> OpenRows(
-      StateStore& store) {
+      StateStore&) {
     std::set<std::tuple<std::string, std::string, Millis, Millis, std::int64_t>> rows;
-    auto q = store.db().Prepare(
+    auto q = Db().Prepare(
         "SELECT pipeline, device, window_start, window_end, records FROM windows "
         "WHERE status = 'open'");
     EXPECT_TRUE(q.ok());
@@ -469,8 +484,8 @@ TEST_F(FingerprintStoreTest, InlineFingerprintsOfAnOlderSchemaAreKept) {
     const EngineSnapshot snap = live.Snapshot();
     for (std::size_t p = 0; p < snap.pipelines.size(); ++p) {
       for (const DeviceSnapshot& d : snap.pipelines[p].devices) {
-        auto q = store->db().Prepare(
-            "UPDATE device_state SET state = ? WHERE pipeline = ? AND device = ?");
+        auto q =
+            Db().Prepare("UPDATE device_state SET state = ? WHERE pipeline = ? AND device = ?");
         ASSERT_TRUE(q.ok());
         q->BindBlob(1, std::string_view(EncodeDevice(d)));
         q->Bind(2, std::string_view(snap.pipeline_names[p]));
@@ -478,7 +493,7 @@ TEST_F(FingerprintStoreTest, InlineFingerprintsOfAnOlderSchemaAreKept) {
         ASSERT_TRUE(q->Run().ok());
       }
     }
-    ASSERT_TRUE(store->db().Exec("DELETE FROM fingerprints").ok());
+    ASSERT_TRUE(Db().Exec("DELETE FROM fingerprints").ok());
   }
   {
     auto store = OpenStore();
@@ -526,9 +541,9 @@ TEST_F(FingerprintStoreTest, ACheckpointAfterAFailedOneKeepsTheFileExact) {
   // A checkpoint that fails (the file is full) leaves the file as it was; the caller recovers
   // and checkpoints again.
   const std::int64_t pages = Count(*store, "PRAGMA page_count");
-  ASSERT_TRUE(store->db().Exec("PRAGMA max_page_count = " + std::to_string(pages)).ok());
+  ASSERT_TRUE(store->SetMaxBytes(pages * Count(*store, "PRAGMA page_size")).ok());
   ASSERT_FALSE(store->Checkpoint(engine, 3000).ok());
-  ASSERT_TRUE(store->db().Exec("PRAGMA max_page_count = 1073741823").ok());
+  ASSERT_TRUE(store->SetMaxBytes(0).ok());
   Engine recovered(LongSpecs(), clock_);
   ASSERT_TRUE(store->Recover(recovered).ok());
   ExpectSameState(live, recovered);
