@@ -24,14 +24,6 @@ constexpr Millis kStopWait = 10 * kSecond;
 constexpr std::size_t kFeedEvents = 10000;  // SSE events kept for clients that resume
 
 // http.listen "host:port" / "[v6]:port" into a host and a port (the config loader checked it).
-std::pair<std::string, int> SplitListen(const std::string& listen) {
-  const std::size_t colon = listen.rfind(':');
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
-  return {host, std::stoi(listen.substr(colon + 1))};
-}
-
 // The bearer token: the file's content without surrounding whitespace.
 StatusOr<std::string> ReadToken(const std::string& path) {
   std::ifstream in(path);
@@ -170,8 +162,7 @@ bool Service::StartHttp() {
     log::Info("http: disabled (http.listen = \"\")");
     return true;
   }
-  web::ServerOptions options;
-  std::tie(options.host, options.port) = SplitListen(config_.http.listen);
+  web::ServerOptions options = ServerOptionsOf(config_.http);
   if (!config_.http.token_file.empty()) {
     auto token = ReadToken(config_.http.token_file);
     if (!token.ok()) {
@@ -180,10 +171,6 @@ bool Service::StartHttp() {
     }
     options.token = *token;
   }
-  options.cert_file = config_.http.cert_file;
-  options.key_file = config_.http.key_file;
-  options.threads = static_cast<int>(config_.http.threads);
-  options.max_streams = static_cast<int>(config_.http.max_streams);
   api_ = std::make_unique<ApiBackend>(config_.storage.path, *ingest_, mqtt_.get(), uplink_.get(),
                                       clock_);
   http_ = std::make_unique<web::HttpServer>(options, config_.pipelines, *api_, *feed_);

@@ -1,9 +1,9 @@
-// HttpServer: tidemark's HTTP face (README "HTTP API and dashboard") on cpp-httplib — the JSON API under /api/v1,
-// Server-Sent Events at /api/v1/stream, /metrics, /livez, /readyz, the OpenAPI document and the
-// dashboard page. Limits: a bounded worker pool (429 when saturated), a cap on concurrent
-// streams, request size and read timeouts, a deadline for each whole request (plain HTTP:
-// GuardedServer, against slowloris), TCP_NODELAY on every connection, an optional bearer token
-// (constant-time compare) and optional TLS.
+// HttpServer: tidemark's HTTP face (README "HTTP API and dashboard") on cpp-httplib — the JSON API
+// under /api/v1, Server-Sent Events at /api/v1/stream, /metrics, /livez, /readyz, the OpenAPI
+// document and the dashboard page. Limits: a bounded worker pool (429 when saturated), a cap on
+// concurrent streams, request size and read timeouts, a deadline for each whole request (plain
+// HTTP: GuardedServer, against slowloris), TCP_NODELAY on every connection, an optional bearer
+// token (constant-time compare) and optional TLS.
 //
 // Threading: Start() and Stop() from one thread (the gateway's main thread); requests run on
 // the pool's workers and read only through ApiData, the EventFeed and atomics, so HTTP never
@@ -23,30 +23,13 @@
 #include "web/api_data.h"
 #include "web/event_feed.h"
 #include "web/metrics_text.h"
+#include "web/server_options.h"
 
 namespace httplib {
 class Server;
 }
 
 namespace tidemark::web {
-
-struct ServerOptions {
-  std::string host = "127.0.0.1";
-  int port = 8080;        // 0: any free port (tests); port() tells which
-  std::string token;      // bearer token; empty: no authentication
-  std::string cert_file;  // with key_file: HTTPS
-  std::string key_file;
-  int threads = 8;                         // workers for ordinary requests
-  int queue_max = 64;                      // accepted connections waiting for a worker; beyond: 429
-  int max_streams = 8;                     // concurrent /api/v1/stream connections; beyond: 429
-  std::size_t max_body_bytes = 64 * 1024;  // larger request bodies: 413
-  int read_timeout_s = 5;                  // slow clients are cut off
-  Millis request_timeout = 5 * kSecond;    // a whole request, from accept or keep-alive (HTTP)
-  int write_timeout_s = 5;
-  int keep_alive_s = 5;
-  int worker_nice = 10;             // HTTP workers' scheduling priority below the ingest thread's
-  Millis heartbeat = 15 * kSecond;  // SSE comment line when no event came
-};
 
 class HttpServer {
  public:

@@ -725,6 +725,32 @@ std::vector<std::string> FieldsRead(const Config& config) { return FieldsRead(co
 
 bool UsesEventTime(const Config& config) { return UsesEventTime(config.pipelines); }
 
+StoreOptions StoreOptionsOf(const StorageConfig& storage) {
+  StoreOptions s;
+  s.path = storage.path;
+  s.synchronous = storage.synchronous;
+  s.checkpoint_interval = storage.checkpoint_interval;
+  s.checkpoint_records = storage.checkpoint_records;
+  s.late_log_max = storage.late_log_max;
+  s.rejected_max = storage.rejected_max;
+  s.max_bytes = storage.max_size_mb * (std::int64_t{1} << 20);
+  return s;
+}
+
+web::ServerOptions ServerOptionsOf(const HttpConfig& http) {
+  web::ServerOptions o;
+  const std::size_t colon = http.listen.rfind(':');
+  o.host = http.listen.substr(0, colon);
+  if (o.host.size() >= 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
+  if (o.host == "localhost") o.host = "127.0.0.1";
+  o.port = std::stoi(http.listen.substr(colon + 1));
+  o.cert_file = http.cert_file;
+  o.key_file = http.key_file;
+  o.threads = static_cast<int>(http.threads);
+  o.max_streams = static_cast<int>(http.max_streams);
+  return o;
+}
+
 bool IsLoopbackListen(std::string_view listen) {
   return listen.starts_with("127.") || listen.starts_with("localhost:") ||
          listen.starts_with("[::1]:");

@@ -1,7 +1,8 @@
 // Config: the gateway's configuration, loaded from TOML (toml++) — the public contract of
-// docs/OPERATING.md "Configuration reference" (keys as written; more are welcome). Every error names the source, line and
-// key, e.g. `tidemark.toml:14: pipeline[0].window: invalid duration "10 parsecs": ...`.
-// Pure values and free functions: safe from any thread; main() loads it once at start-up.
+// docs/OPERATING.md "Configuration reference" (keys as written; more are welcome). Every error
+// names the source, line and key, e.g. `tidemark.toml:14: pipeline[0].window: invalid duration "10
+// parsecs": ...`. Pure values and free functions: safe from any thread; main() loads it once at
+// start-up.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,8 @@
 #include "engine/status.h"
 #include "engine/time.h"
 #include "storage/sqlite.h"
+#include "storage/store_options.h"
+#include "web/server_options.h"
 
 namespace tidemark {
 
@@ -42,25 +45,29 @@ struct InputConfig {
   friend bool operator==(const InputConfig&, const InputConfig&) = default;
 };
 
+// [storage]: StoreOptions' keys (their defaults are StoreOptions'), the file's path and size
+// cap as the TOML spells them, and retention (Ingest's).
 struct StorageConfig {
   std::string path = "/var/lib/tidemark/tidemark.db";
-  sqlite::Synchronous synchronous = sqlite::Synchronous::kNormal;
+  sqlite::Synchronous synchronous = StoreOptions{}.synchronous;
   Millis retention = 7 * kDay;  // final windows are deleted this long after their closed_at
-  Millis checkpoint_interval = 10 * kSecond;
-  std::int64_t checkpoint_records = 50000;
-  std::int64_t late_log_max = 100000;
+  Millis checkpoint_interval = StoreOptions{}.checkpoint_interval;
+  std::int64_t checkpoint_records = StoreOptions{}.checkpoint_records;
+  std::int64_t late_log_max = StoreOptions{}.late_log_max;
   std::int64_t max_size_mb = 0;  // cap on the database size (PRAGMA max_page_count); 0 = none
-  std::int64_t rejected_max = 10000;
+  std::int64_t rejected_max = StoreOptions{}.rejected_max;
   friend bool operator==(const StorageConfig&, const StorageConfig&) = default;
 };
 
+// [http]: the listen address and token file as the TOML spells them; the rest are
+// web::ServerOptions' keys, with its defaults.
 struct HttpConfig {
   std::string listen = "127.0.0.1:8080";  // "" disables the HTTP server
   std::string token_file;
   std::string cert_file;
   std::string key_file;
-  std::int64_t threads = 4;      // HTTP workers for ordinary requests
-  std::int64_t max_streams = 8;  // concurrent SSE streams
+  std::int64_t threads = web::ServerOptions{}.threads;  // HTTP workers for ordinary requests
+  std::int64_t max_streams = web::ServerOptions{}.max_streams;  // concurrent SSE streams
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
@@ -99,6 +106,11 @@ std::string_view DefaultConfigText();
 std::vector<std::string> FieldsRead(const Config& config);
 // True when any pipeline uses event time (time = "event"), i.e. records need an event time.
 bool UsesEventTime(const Config& config);
+// The StateStore's options for [storage] (the outbox format is the caller's to set).
+StoreOptions StoreOptionsOf(const StorageConfig& storage);
+// The HTTP server's options for a non-empty, validated http.listen and the rest of [http]
+// (the token is the caller's to read from token_file).
+web::ServerOptions ServerOptionsOf(const HttpConfig& http);
 // True when an http.listen address is on loopback: the only case where no bearer token is
 // needed (docs/DESIGN.md §6).
 bool IsLoopbackListen(std::string_view listen);

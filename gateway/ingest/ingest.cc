@@ -11,18 +11,6 @@ namespace {
 constexpr std::int64_t kRetentionBatch = 1000;
 constexpr Millis kSummaryEvery = kMinute;
 
-StoreOptions StoreOptionsOf(const StorageConfig& storage) {
-  StoreOptions s;
-  s.path = storage.path;
-  s.synchronous = storage.synchronous;
-  s.checkpoint_interval = storage.checkpoint_interval;
-  s.checkpoint_records = storage.checkpoint_records;
-  s.late_log_max = storage.late_log_max;
-  s.rejected_max = storage.rejected_max;
-  s.max_bytes = storage.max_size_mb * (std::int64_t{1} << 20);
-  return s;
-}
-
 // Why the engine rejected a decoded record, for the log and the rejected sample.
 std::string EngineRejectionDetail(RejectReason reason, const Record& record, Millis now) {
   switch (reason) {

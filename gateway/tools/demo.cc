@@ -2,6 +2,7 @@
 
 #include <pwd.h>
 #include <signal.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "gateway/tools/demo_process.h"
@@ -22,16 +24,6 @@ namespace fs = std::filesystem;
 constexpr int kDevices = 20;
 constexpr const char* kRate = "100";
 constexpr const char* kSpeed = "60";
-
-// A TOML basic string.
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string MosquittoConf(const fs::path& dir, int port) {
   std::string conf = "# written by `tidemark demo`\nlistener " + std::to_string(port) +
@@ -105,11 +97,18 @@ aggregates = { avg_temp = "avg(temperature)", max_temp = "max(temperature)", rea
 
 std::string ConfigToml(const std::string& broker_url, const std::string& db_path,
                        const std::string& listen) {
-  return "# tidemark demo configuration (written by `tidemark demo`)\n\n[mqtt]\nbroker = " +
-         Quote(broker_url) +
-         "\nclient_id = \"tidemark-demo\"\ntopics = [\"devices/+/telemetry\"]\n" +
-         "\n[storage]\npath = " + Quote(db_path) + "\ncheckpoint_interval = \"2s\"\n" +
-         "\n[http]\nlisten = " + Quote(listen) + "\n\n" + PipelinesToml();
+  const toml::table config{
+      {"mqtt", toml::table{{"broker", broker_url},
+                           {"client_id", "tidemark-demo"},
+                           {"topics", toml::array{"devices/+/telemetry"}}}},
+      {"storage", toml::table{{"path", db_path}, {"checkpoint_interval", "2s"}}},
+      {"http", toml::table{{"listen", listen}}},
+  };
+  std::ostringstream out;
+  out << "# tidemark demo configuration (written by `tidemark demo`)\n\n"
+      << toml::toml_formatter(config) << "\n\n"
+      << PipelinesToml();
+  return out.str();
 }
 
 int RunDemo(const Options& options) {
