@@ -71,7 +71,8 @@ StatusOr<int> HttpServer::Start() {
   }
   GuardedServer* guarded = dynamic_cast<GuardedServer*>(server_.get());
   httplib::Server& s = *server_;
-  const auto threads = static_cast<std::size_t>(options_.threads + options_.max_streams);
+  const auto threads =
+      static_cast<std::size_t>(options_.threads) + static_cast<std::size_t>(options_.max_streams);
   const auto queue_max = static_cast<std::size_t>(options_.queue_max);
   const int nice = options_.worker_nice;
   s.new_task_queue = [threads, queue_max, nice] {
