@@ -8,6 +8,7 @@
 
 #include "gateway/log/log.h"
 #include "gateway/mqtt/mqtt_options.h"
+#include "gateway/mqtt/topic_template.h"
 #include "web/api_json.h"
 
 namespace tidemark {
@@ -15,16 +16,6 @@ namespace {
 
 constexpr auto kIdleWait = std::chrono::milliseconds(500);
 constexpr auto kAckWait = std::chrono::seconds(30);
-
-std::string Expand(std::string text, const std::string& pipeline, const std::string& device) {
-  for (const auto& [name, value] :
-       {std::pair<std::string_view, const std::string&>{"{pipeline}", pipeline},
-        std::pair<std::string_view, const std::string&>{"{device}", device}}) {
-    for (std::size_t at; (at = text.find(name)) != std::string::npos;)
-      text.replace(at, name.size(), value);
-  }
-  return text;
-}
 
 std::string Dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -34,18 +25,17 @@ std::string Dump(const nlohmann::ordered_json& j) {
 
 bool OutboxMessages::Window(const PipelineSpec& spec, const WindowResult& w, std::string& topic,
                             std::string& payload) const {
-  topic = Expand(config_.topic, spec.name, w.device);
+  topic = ExpandTopic(config_.topic, spec.name, w.device);
   payload = web::WindowJsonText({spec.name, w.device, w.window.start, w.window.end,
-                                 WindowStatus::kFinal,
-                                 std::string(ClosedByName(w.closed_by)), w.closed_at, w.records,
-                                 ValuesJson(spec, w.values)});
+                                 WindowStatus::kFinal, std::string(ClosedByName(w.closed_by)),
+                                 w.closed_at, w.records, ValuesJson(spec, w.values)});
   return true;
 }
 
 bool OutboxMessages::Late(const PipelineSpec& spec, const LateRecord& l, std::string& topic,
                           std::string& payload) const {
   if (!config_.late) return false;
-  topic = Expand(config_.late_topic, spec.name, l.device);
+  topic = ExpandTopic(config_.late_topic, spec.name, l.device);
   std::optional<Millis> watermark;
   if (l.watermark != kNoTime) watermark = l.watermark;
   payload = Dump(web::LateJson({0, spec.name, l.device, l.event_time, l.arrival_time, watermark,

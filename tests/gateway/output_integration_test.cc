@@ -1,14 +1,17 @@
-// [output] end to end (docs/OPERATING.md "Beyond one gateway"): final windows reach an upstream broker through the durable
-// outbox, with nothing lost across an uplink outage and a gateway crash during it. Real parts:
-// two mosquitto brokers (the devices' and the upstream one), the tidemark binary, Paho clients.
+// [output] end to end (docs/OPERATING.md "Beyond one gateway"): final windows reach an upstream
+// broker through the durable outbox, with nothing lost across an uplink outage and a gateway crash
+// during it. Real parts: two mosquitto brokers (the devices' and the upstream one), the tidemark
+// binary, Paho clients.
 #include <gtest/gtest.h>
 #include <mqtt/async_client.h>
 
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
+#include "engine/time.h"
 #include "tests/gateway/gateway_harness.h"
 
 namespace tidemark::testing {
@@ -147,6 +150,54 @@ TEST(OutputIntegrationTest, WindowsReachUpstreamAcrossAnOutageAndACrash) {
     ++i;
   }
   for (const std::string& topic : consumer.Topics()) EXPECT_EQ(topic, "tidemark/counts/a");
+  EXPECT_TRUE(OutboxDrains(gw.db_path()));
+  EXPECT_EQ(gw.Stop(), 0);
+  local.Stop();
+  central.Stop();
+}
+
+// Device ids that are placeholders, wildcards or topic separators reach upstream as one encoded
+// topic level each (gateway/mqtt/topic_template.h), and a plain device behind them still gets
+// through: none hangs the ingest thread or wedges the uplink.
+TEST(OutputIntegrationTest, HostileDeviceIdsArePublishedEncodedAndBlockNothing) {
+  TempDir dir("tidemark_output_ids");
+  std::filesystem::create_directories(dir / "local");
+  std::filesystem::create_directories(dir / "central");
+  std::filesystem::create_directories(dir / "gateway");
+  Mosquitto local(dir / "local"), central(dir / "central");
+  ASSERT_TRUE(local.Start()) << local.Log();
+  ASSERT_TRUE(central.Start()) << central.Log();
+  const std::string config = "[output]\nbroker = \"" + central.url() +
+                             "\"\nclient_id = \"uplink-ids\"\n\n"
+                             "[[pipeline]]\nname = \"counts\"\nwindow = \"10 minutes\"\n"
+                             "aggregates = { n = \"count()\" }\n";
+  const std::int64_t base = FloorTo(NowMillis(), 10 * kMinute) - 3 * 60 * kMinute;
+  UpstreamSubscriber consumer(central.url());
+  ASSERT_TRUE(consumer.Connect());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // subscribed
+  Publisher pub(local.url());
+  ASSERT_TRUE(pub.Connect());
+  Gateway gw(dir / "gateway", local.url(), config);
+  ASSERT_TRUE(gw.Start()) << gw.Log();
+  const std::vector<std::string> devices = {
+      "{device}", "{pipeline}x{device}", "+", "#", "a/b", "50%", "plain"};
+  for (const std::string& d : devices) {  // one window each, closed by a reading 11 min later
+    ASSERT_TRUE(pub.Publish("devices/x/telemetry",
+                            {Reading(d, base + kMinute), Reading(d, base + 11 * kMinute)}));
+  }
+  ASSERT_TRUE(consumer.WaitForWindows(devices.size())) << gw.Log();
+  std::set<std::string> topics;
+  for (const std::string& topic : consumer.Topics()) topics.insert(topic);
+  EXPECT_EQ(topics,
+            (std::set<std::string>{
+                "tidemark/counts/%7Bdevice%7D", "tidemark/counts/%7Bpipeline%7Dx%7Bdevice%7D",
+                "tidemark/counts/%2B", "tidemark/counts/%23", "tidemark/counts/a%2Fb",
+                "tidemark/counts/50%25", "tidemark/counts/plain"}));
+  const auto windows = consumer.Windows();
+  for (const std::string& d : devices) {  // the payload keeps the device id as it is
+    ASSERT_TRUE(windows.count(d + " " + FormatRfc3339(base))) << d;
+    EXPECT_EQ(windows.at(d + " " + FormatRfc3339(base))["values"]["n"], 1) << d;
+  }
   EXPECT_TRUE(OutboxDrains(gw.db_path()));
   EXPECT_EQ(gw.Stop(), 0);
   local.Stop();
