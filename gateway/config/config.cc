@@ -16,167 +16,14 @@
 #include <tuple>
 #include <utility>
 
+#include "gateway/config/value_checks.h"
+
 namespace tidemark {
 namespace {
 
+using namespace config_checks;
+
 using Keys = std::initializer_list<std::string_view>;
-constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
-constexpr std::int64_t kMaxMqttPacket = 268435455;  // MQTT's largest packet (256 MiB - 1)
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-std::string Join(std::string_view prefix, std::string_view key) {
-  return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
-}
-
-// Levenshtein distance, for "did you mean" hints on unknown keys.
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + cost});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// Validators: an error text (without location) or nullopt.
-using Problem = std::optional<std::string>;
-
-// "host:port" or "[v6]:port"; with `port_required` false the ":port" may be left out.
-Problem CheckHostPort(std::string_view s, bool port_required) {
-  std::string_view host = s, port;
-  if (s.starts_with('[')) {
-    const std::size_t close = s.find(']');
-    if (close == std::string_view::npos) return "unclosed '[' in " + Quote(s);
-    host = s.substr(0, close + 1);
-    std::string_view rest = s.substr(close + 1);
-    if (!rest.empty() && !rest.starts_with(':')) return "expected \":port\" after " + Quote(host);
-    if (!rest.empty()) port = rest.substr(1);
-    if (rest.empty() && port_required) return "expected \"host:port\", got " + Quote(s);
-  } else if (std::size_t colon = s.rfind(':'); colon != std::string_view::npos) {
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  } else if (port_required) {
-    return "expected \"host:port\", got " + Quote(s);
-  }
-  if (host.empty()) return "missing host in " + Quote(s);
-  if (port.empty() && (port_required || host.size() != s.size())) {
-    return "missing port in " + Quote(s);
-  }
-  if (!port.empty() && (!AllDigits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
-                        std::stoi(std::string(port)) > 65535)) {
-    return "port must be 1..65535, got " + Quote(port);
-  }
-  return std::nullopt;
-}
-
-Problem CheckNotEmpty(std::string_view s) {
-  return s.empty() ? Problem("must not be empty") : std::nullopt;
-}
-
-// http.listen: "host:port", or "" (no HTTP server).
-Problem CheckListen(std::string_view s) {
-  return s.empty() ? std::nullopt : CheckHostPort(s, true);
-}
-
-Problem CheckBroker(std::string_view url) {
-  static constexpr std::string_view kSchemes[] = {"tcp://",   "ssl://", "mqtt://",
-                                                  "mqtts://", "ws://",  "wss://"};
-  for (std::string_view scheme : kSchemes) {
-    if (!url.starts_with(scheme)) continue;
-    std::string_view authority = url.substr(scheme.size());
-    authority = authority.substr(0, authority.find('/'));  // ws:// URLs may have a path
-    if (Problem p = CheckHostPort(authority, false))
-      return "invalid broker " + Quote(url) + ": " + *p;
-    return std::nullopt;
-  }
-  return "invalid broker " + Quote(url) +
-         ": the scheme must be tcp://, ssl://, mqtt://, mqtts://, ws:// or wss://";
-}
-
-bool IsTlsBroker(std::string_view url) {
-  return url.starts_with("ssl://") || url.starts_with("mqtts://") || url.starts_with("wss://");
-}
-
-// An MQTT subscription filter: '+' is a whole level, '#' a whole and last level.
-Problem CheckTopicFilter(std::string_view filter) {
-  const std::string bad = "invalid topic filter " + Quote(filter) + ": ";
-  if (filter.empty()) return bad + "empty";
-  if (filter.size() > 65535) return bad + "longer than 65535 bytes";
-  if (filter.find('\0') != std::string_view::npos) return bad + "contains a NUL character";
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t slash = filter.find('/', start);
-    const std::string_view level = filter.substr(start, slash - start);
-    const bool last = slash == std::string_view::npos;
-    if (level.find('#') != std::string_view::npos && (level != "#" || !last)) {
-      return bad + "'#' must be the whole last level";
-    }
-    if (level.find('+') != std::string_view::npos && level != "+") {
-      return bad + "'+' must be a whole level";
-    }
-    if (last) return std::nullopt;
-    start = slash + 1;
-  }
-}
-
-// An [output] topic: a topic name (no wildcards) in which "{pipeline}" and "{device}" are
-// replaced by the window's pipeline and device.
-Problem CheckOutputTopic(std::string_view topic) {
-  const std::string bad = "invalid output topic " + Quote(topic) + ": ";
-  if (topic.empty()) return bad + "empty";
-  if (topic.find_first_of("+#") != std::string_view::npos) {
-    return bad + "wildcards ('+', '#') are for subscriptions, not for publishing";
-  }
-  if (topic.find('\0') != std::string_view::npos) return bad + "contains a NUL character";
-  return std::nullopt;
-}
-
-// A dotted path into the JSON payload: non-empty segments, no spaces or control characters.
-Problem CheckFieldPath(std::string_view path) {
-  if (path.empty()) return "must not be empty";
-  if (std::any_of(path.begin(), path.end(), [](char c) {
-        return std::isspace(static_cast<unsigned char>(c)) || c == '\0';
-      })) {
-    return "invalid field path " + Quote(path) + ": contains whitespace";
-  }
-  if (path.front() == '.' || path.back() == '.' || path.find("..") != std::string_view::npos) {
-    return "invalid field path " + Quote(path) + ": empty segment";
-  }
-  return std::nullopt;
-}
-
-// input.device: a payload field path, or "topic[N]" for topic level N (0-based).
-Problem CheckDeviceSource(std::string_view s) {
-  if (!s.starts_with("topic[")) return CheckFieldPath(s);
-  std::string_view digits = s.substr(6);
-  if (!digits.ends_with(']') || !AllDigits(digits.substr(0, digits.size() - 1)) ||
-      digits.size() > 3) {
-    return "expected \"topic[N]\" with N a topic level 0..99, got " + Quote(s);
-  }
-  return std::nullopt;
-}
-
-Problem CheckPipelineName(std::string_view name) {
-  if (name.empty()) return "must not be empty";
-  if (!std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-      })) {
-    return "invalid name " + Quote(name) + ": use only letters, digits, '_', '.' and '-'";
-  }
-  return std::nullopt;
-}
 
 // Reads typed values out of toml++ tables and keeps the first error, formatted as
 // "<source>:<line>: <key path>: <what>". Readers leave `out` unchanged when the key is absent
@@ -614,82 +461,6 @@ StatusOr<Config> FromTable(const toml::table& root, std::string_view source) {
   return c;
 }
 
-// What --print-default-config prints. Parses to the struct defaults plus the seed pipeline.
-constexpr std::string_view kDefaultConfig = R"toml(# tidemark configuration (TOML).
-# Durations are strings: "500ms", "30s", "10 minutes", "7 days".
-# Unknown keys are errors. Every key below shows its default; commented-out keys are unset.
-
-[mqtt]
-broker = "tcp://127.0.0.1:1883"   # tcp://, mqtt://, ws:// or (TLS) ssl://, mqtts://, wss://
-client_id = "tidemark"
-topics = ["devices/+/telemetry"]  # subscription filters ('+' = one level, '#' = the rest)
-qos = 1                           # 0 or 1 (1: at-least-once, the durable path; 2 unsupported)
-version = "3.1.1"                 # "3.1.1" or "5"
-# username = ""
-# password = ""                   # needs username
-# ca_file = ""                    # TLS brokers only: trust store
-# cert_file = ""                  # TLS client certificate (with key_file)
-# key_file = ""                   # TLS client key (with cert_file)
-keep_alive = "30s"
-session_expiry = "7 days"         # MQTT 5 session expiry interval
-reconnect_min = "1s"              # reconnect back-off starts here...
-reconnect_max = "30s"             # ...and doubles up to here
-
-[input]
-device = "deviceId"               # a payload field (dotted path), or "topic[N]": topic level N
-                                  # (0-based; "topic[1]" is "dev7" in "devices/dev7/telemetry")
-event_time = "eventTime"          # a payload field: epoch s, epoch ms, or RFC 3339 string
-max_future_skew = "5 minutes"     # records further ahead of the gateway clock are rejected
-max_payload_bytes = 65536         # larger payloads are rejected
-
-[storage]
-path = "/var/lib/tidemark/tidemark.db"
-synchronous = "normal"            # or "full" (fsync on every commit)
-retention = "7 days"              # final windows are deleted this long after they closed
-                                  # (closed_at, the gateway clock), whatever their event time
-checkpoint_interval = "10s"
-checkpoint_records = 50000        # checkpoint after this many records, or the interval
-late_log_max = 100000             # rows kept in the late-data log
-rejected_max = 10000              # rejected-record samples kept
-max_size_mb = 0                   # cap the database file; 0: no cap. When full, ingest
-                                  # stalls without acknowledging (as on a full disk)
-
-[http]
-listen = "127.0.0.1:8080"         # "host:port"; "" disables; non-loopback needs token_file
-# token_file = ""                 # file holding the bearer token clients must send
-# cert_file = ""                  # HTTPS certificate (with key_file)
-# key_file = ""                   # HTTPS key (with cert_file)
-threads = 4                       # workers for API requests (a bounded pool; 429 when full)
-max_streams = 8                   # concurrent /api/v1/stream clients; 429 beyond
-
-# Publish final windows to an upstream broker (EMQX, HiveMQ, a mosquitto bridge; from there
-# Kafka, Spark or Flink). Windows wait in a durable outbox in the database until the upstream
-# broker acknowledges them (QoS 1), so an uplink outage loses nothing (at-least-once: a window
-# may be sent twice around a crash; its pipeline, device and start identify it).
-# [output]
-# broker = "tcp://central.example:1883"   # required; also ssl:// with ca_file/cert_file/key_file
-# client_id = "tidemark-uplink"           # username, password, version, keep_alive as in [mqtt]
-# topic = "tidemark/{pipeline}/{device}"  # {pipeline} and {device} are replaced
-# late = false                            # also publish late records, to late_topic
-# late_topic = "tidemark/{pipeline}/{device}/late"
-# max_inflight = 100                      # QoS 1 messages awaiting acknowledgement
-
-# One [[pipeline]] per windowed aggregation; at least one is required. Names appear in URLs:
-# letters, digits, '_', '.' and '-'. Keys left out take the default named in the comment.
-[[pipeline]]
-name = "avg_temp_10m"
-window = "10 minutes"             # tumbling windows, unless slide is given
-# slide = "5 minutes"             # sliding windows (slide <= window)
-# offset = "0s"                   # shifts window starts (less than the slide)
-# session_gap = "5 minutes"       # session windows instead of window/slide/offset
-watermark = "30 minutes"          # how late records may arrive; default "0s" (no lateness)
-watermark_scope = "device"        # "device" (default) or "global"
-idle_timeout = "15 minutes"       # close a quiet device's windows; default "0s" (off)
-time = "event"                    # "event" (default) or "processing"
-dedup = true                      # count identical redelivered records once
-aggregates = { avg_temp = "avg(temperature)", max_temp = "max(temperature)", readings = "count()" }
-)toml";
-
 }  // namespace
 
 StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
@@ -718,8 +489,6 @@ StatusOr<Config> LoadConfig(const std::string& path) {
     return Error{path + ": " + e.what()};
   }
 }
-
-std::string_view DefaultConfigText() { return kDefaultConfig; }
 
 std::vector<std::string> FieldsRead(const Config& config) { return FieldsRead(config.pipelines); }
 
