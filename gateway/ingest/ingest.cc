@@ -67,7 +67,15 @@ bool Ingest::Handle(std::string_view topic, std::string_view payload, bool dupli
   const Millis now = clock_.Now();
   const std::int64_t begin = SteadyNanos();
   health_.busy_since = begin / 1'000'000;
-  const bool ok = HandleLocked(topic, payload, duplicate, now);
+  committed_ = false;
+  bool ok = false;
+  try {
+    ok = HandleLocked(topic, payload, duplicate, now);
+  } catch (const std::exception& e) {
+    ok = HandlerThrew(e.what());
+  } catch (...) {
+    ok = HandlerThrew("an exception of unknown type");
+  }
   health_.busy_since = 0;
   if (ok) commit_latency_.Record(SteadyNanos() - begin);
   return ok;
@@ -172,6 +180,7 @@ bool Ingest::CommitRejection(RejectReason reason, std::string_view detail, std::
 }
 
 void Ingest::Committed(Millis now) {
+  committed_ = true;
   ++health_.messages;
   health_.newest_commit = store_->newest_commit();
   health_.outbox_newest = store_->outbox_newest();
@@ -188,6 +197,17 @@ void Ingest::SummariseRejections(Millis now) {
                " records since the last report; latest: " + last_rejection_);
   rejected_since_summary_ = 0;
   last_summary_ = now;
+}
+
+// An exception escaped the write path. Before the commit it is a failed commit (the transaction
+// rolled back when it unwound): reload the engine, do not acknowledge. After it, the message is
+// durable and is acknowledged: retrying it would count it twice.
+bool Ingest::HandlerThrew(std::string_view what) {
+  if (committed_) {
+    log::Error("ingest: after a commit: " + std::string(what) + " (the message is committed)");
+    return true;
+  }
+  return StorageFailed(Error{"an exception: " + std::string(what)}, "handling a message");
 }
 
 bool Ingest::StorageFailed(const Status& status, std::string_view what) {

@@ -10,7 +10,8 @@
 // Handle() returns true only after the message is durably committed (or recognised as a
 // redelivery of one that was): only then may the caller return from Paho's callback, which
 // sends the PUBACK. On a storage failure it rolls the engine back to what is on disk, reports
-// not-ready, and returns false: the caller keeps the message and retries. It also returns false,
+// not-ready, and returns false: the caller keeps the message and retries. An exception in the
+// write path is handled the same way (Handle() never throws). It also returns false,
 // committing nothing, while the wall clock is earlier than the newest commit in the database
 // (an edge box without a real-time clock boots in 1970; a clock set back): rejecting every
 // record as future_time and acknowledging it would lose them. Tick() does nothing meanwhile.
@@ -92,6 +93,7 @@ class Ingest {
                        std::string_view payload);
   void Committed(Millis now);
   bool StorageFailed(const Status& status, std::string_view what);
+  bool HandlerThrew(std::string_view what);
   bool TryRecover();
   bool ClockBehind(Millis now);
   void SummariseRejections(Millis now);
@@ -109,6 +111,7 @@ class Ingest {
   Output out_;
   RecoveryStats recovered_;
   bool needs_recover_ = false;  // a failed write left the engine ahead of the database
+  bool committed_ = false;      // the message in Handle() is committed
   // Rejected-record summary, logged at most once a minute.
   std::int64_t rejected_since_summary_ = 0;
   Millis last_summary_ = 0;
