@@ -97,25 +97,48 @@ bool OutboxDrains(const std::string& db_path) {
   return false;
 }
 
-TEST(OutputIntegrationTest, WindowsReachUpstreamAcrossAnOutageAndACrash) {
-  TempDir dir("tidemark_output");
-  std::filesystem::create_directories(dir / "local");
-  std::filesystem::create_directories(dir / "central");
-  std::filesystem::create_directories(dir / "gateway");
-  Mosquitto local(dir / "local"), central(dir / "central");
-  ASSERT_TRUE(local.Start()) << local.Log();
-  ASSERT_TRUE(central.Start()) << central.Log();
-  const std::string config = "[output]\nbroker = \"" + central.url() +
-                             "\"\nclient_id = \"uplink-test\"\nreconnect_min = \"1s\"\n"
-                             "reconnect_max = \"1s\"\n\n"
-                             "[[pipeline]]\nname = \"counts\"\nwindow = \"10 minutes\"\n"
-                             "aggregates = { n = \"count()\" }\n";
-  const std::int64_t base = FloorTo(NowMillis(), 10 * kMinute) - 3 * 60 * kMinute;
-  UpstreamSubscriber consumer(central.url());
-  ASSERT_TRUE(consumer.Connect());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // subscribed
-  Publisher pub(local.url());
-  ASSERT_TRUE(pub.Connect());
+// Two brokers (the devices' and the upstream one), a subscriber on the upstream one, a
+// publisher on the devices' one, and the [output] config of a 10-minute count pipeline.
+class OutputIntegrationTest : public ::testing::Test {
+ protected:
+  static std::filesystem::path Made(const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir);
+    return dir;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(local_.Start()) << local_.Log();
+    ASSERT_TRUE(central_.Start()) << central_.Log();
+    ASSERT_TRUE(consumer_.Connect());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // subscribed
+    ASSERT_TRUE(pub_.Connect());
+  }
+  void TearDown() override {
+    local_.Stop();
+    central_.Stop();
+  }
+  std::string Config(const std::string& output_keys) const {
+    return "[output]\nbroker = \"" + central_.url() + "\"\n" + output_keys +
+           "\n[[pipeline]]\nname = \"counts\"\nwindow = \"10 minutes\"\n"
+           "aggregates = { n = \"count()\" }\n";
+  }
+
+  TempDir dir_{"tidemark_output"};
+  Mosquitto local_{Made(dir_ / "local")}, central_{Made(dir_ / "central")};
+  UpstreamSubscriber consumer_{central_.url()};
+  Publisher pub_{local_.url()};
+  const std::int64_t base_ = FloorTo(NowMillis(), 10 * kMinute) - 3 * 60 * kMinute;
+};
+
+TEST_F(OutputIntegrationTest, WindowsReachUpstreamAcrossAnOutageAndACrash) {
+  const std::string config =
+      Config("client_id = \"uplink-test\"\nreconnect_min = \"1s\"\nreconnect_max = \"1s\"\n");
+  const std::filesystem::path dir = dir_.path();
+  Made(dir / "gateway");
+  Mosquitto& local = local_;
+  Mosquitto& central = central_;
+  UpstreamSubscriber& consumer = consumer_;
+  Publisher& pub = pub_;
+  const std::int64_t base = base_;
   {
     Gateway gw(dir / "gateway", local.url(), config);
     ASSERT_TRUE(gw.Start()) << gw.Log();
@@ -159,49 +182,32 @@ TEST(OutputIntegrationTest, WindowsReachUpstreamAcrossAnOutageAndACrash) {
 // Device ids that are placeholders, wildcards or topic separators reach upstream as one encoded
 // topic level each (gateway/mqtt/topic_template.h), and a plain device behind them still gets
 // through: none hangs the ingest thread or wedges the uplink.
-TEST(OutputIntegrationTest, HostileDeviceIdsArePublishedEncodedAndBlockNothing) {
-  TempDir dir("tidemark_output_ids");
-  std::filesystem::create_directories(dir / "local");
-  std::filesystem::create_directories(dir / "central");
-  std::filesystem::create_directories(dir / "gateway");
-  Mosquitto local(dir / "local"), central(dir / "central");
-  ASSERT_TRUE(local.Start()) << local.Log();
-  ASSERT_TRUE(central.Start()) << central.Log();
-  const std::string config = "[output]\nbroker = \"" + central.url() +
-                             "\"\nclient_id = \"uplink-ids\"\n\n"
-                             "[[pipeline]]\nname = \"counts\"\nwindow = \"10 minutes\"\n"
-                             "aggregates = { n = \"count()\" }\n";
-  const std::int64_t base = FloorTo(NowMillis(), 10 * kMinute) - 3 * 60 * kMinute;
-  UpstreamSubscriber consumer(central.url());
-  ASSERT_TRUE(consumer.Connect());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // subscribed
-  Publisher pub(local.url());
-  ASSERT_TRUE(pub.Connect());
-  Gateway gw(dir / "gateway", local.url(), config);
+TEST_F(OutputIntegrationTest, HostileDeviceIdsArePublishedEncodedAndBlockNothing) {
+  const std::string config = Config("client_id = \"uplink-ids\"\n");
+  const std::int64_t base = base_;
+  Gateway gw(Made(dir_ / "gateway"), local_.url(), config);
   ASSERT_TRUE(gw.Start()) << gw.Log();
   const std::vector<std::string> devices = {
       "{device}", "{pipeline}x{device}", "+", "#", "a/b", "50%", "plain"};
   for (const std::string& d : devices) {  // one window each, closed by a reading 11 min later
-    ASSERT_TRUE(pub.Publish("devices/x/telemetry",
-                            {Reading(d, base + kMinute), Reading(d, base + 11 * kMinute)}));
+    ASSERT_TRUE(pub_.Publish("devices/x/telemetry",
+                             {Reading(d, base + kMinute), Reading(d, base + 11 * kMinute)}));
   }
-  ASSERT_TRUE(consumer.WaitForWindows(devices.size())) << gw.Log();
+  ASSERT_TRUE(consumer_.WaitForWindows(devices.size())) << gw.Log();
   std::set<std::string> topics;
-  for (const std::string& topic : consumer.Topics()) topics.insert(topic);
+  for (const std::string& topic : consumer_.Topics()) topics.insert(topic);
   EXPECT_EQ(topics,
             (std::set<std::string>{
                 "tidemark/counts/%7Bdevice%7D", "tidemark/counts/%7Bpipeline%7Dx%7Bdevice%7D",
                 "tidemark/counts/%2B", "tidemark/counts/%23", "tidemark/counts/a%2Fb",
                 "tidemark/counts/50%25", "tidemark/counts/plain"}));
-  const auto windows = consumer.Windows();
+  const auto windows = consumer_.Windows();
   for (const std::string& d : devices) {  // the payload keeps the device id as it is
     ASSERT_TRUE(windows.count(d + " " + FormatRfc3339(base))) << d;
     EXPECT_EQ(windows.at(d + " " + FormatRfc3339(base))["values"]["n"], 1) << d;
   }
   EXPECT_TRUE(OutboxDrains(gw.db_path()));
   EXPECT_EQ(gw.Stop(), 0);
-  local.Stop();
-  central.Stop();
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "storage/schema.h"
 #include "storage/state_store.h"
 #include "tests/engine/test_util.h"
+#include "tests/storage/own_connection.h"
 
 namespace tidemark {
 namespace {
@@ -92,7 +93,7 @@ class ResultsReaderTest : public ::testing::Test {
   }
   void TearDown() override {
     engine_.reset();
-    db_.reset();
+    db_.Close();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -109,15 +110,7 @@ class ResultsReaderTest : public ::testing::Test {
     return specs;
   }
 
-  // A connection of the test's own to the store's file, to look at what is on disk.
-  sqlite::Database& Db() {
-    if (!db_) {
-      auto db = sqlite::Database::OpenWriter(options_.path);
-      EXPECT_TRUE(db.ok()) << db.status().message;
-      db_.emplace(std::move(db).value());
-    }
-    return *db_;
-  }
+  sqlite::Database& Db() { return db_.To(options_.path); }
 
   void OpenWriter() {
     auto store = StateStore::Open(options_);
@@ -292,7 +285,7 @@ class ResultsReaderTest : public ::testing::Test {
   StoreOptions options_;
   ManualClock clock_{0};
   std::unique_ptr<StateStore> store_;
-  std::optional<sqlite::Database> db_;
+  OwnConnection db_;  // the test's own connection to the file
   std::unique_ptr<Engine> engine_;
   Millis arrival_base_ = 1000;
   int next_message_ = 700;                    // the first message after Populate()

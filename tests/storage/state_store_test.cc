@@ -15,6 +15,7 @@
 #include "storage/codec.h"
 #include "storage/schema.h"
 #include "tests/engine/test_util.h"
+#include "tests/storage/own_connection.h"
 
 namespace tidemark {
 namespace {
@@ -31,7 +32,7 @@ class StateStoreTest : public ::testing::Test {
     options_.checkpoint_records = 1000000;  // tests checkpoint explicitly
   }
   void TearDown() override {
-    db_.reset();
+    db_.Close();
     std::filesystem::remove_all(dir_);
   }
 
@@ -65,15 +66,7 @@ class StateStoreTest : public ::testing::Test {
     return Status::Ok();
   }
 
-  // A connection of the test's own to the store's file, to look at (and damage) what is on disk.
-  sqlite::Database& Db() {
-    if (!db_) {
-      auto db = sqlite::Database::OpenWriter(options_.path);
-      EXPECT_TRUE(db.ok()) << db.status().message;
-      db_.emplace(std::move(db).value());
-    }
-    return *db_;
-  }
+  sqlite::Database& Db() { return db_.To(options_.path); }
 
   std::int64_t Count(StateStore&, const std::string& sql) {
     auto q = Db().Prepare(sql);
@@ -84,7 +77,7 @@ class StateStoreTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::optional<sqlite::Database> db_;
+  OwnConnection db_;  // the test's own connection to the file
   StoreOptions options_;
   ManualClock clock_{0};
 };
