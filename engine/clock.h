@@ -3,9 +3,6 @@
 // ManualClock. Now() may be called from the single engine thread only.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
-
 #include "engine/time.h"
 
 namespace tidemark {
@@ -28,21 +25,5 @@ class ManualClock final : public Clock {
  private:
   Millis now_;
 };
-
-// Monotonic time, for the timeouts, rates and latencies of the layers above (HTTP deadlines,
-// caches, reconnect backoff, commit latency): unaffected by wall-clock steps, meaningful only as
-// a difference. Here because every layer links engine; the engine itself never calls them
-// (.ci/run fails on a clock read in engine/*.cc). Any thread.
-inline Millis SteadyMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-inline std::int64_t SteadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace tidemark

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "gateway/log/log.h"
+#include "web/steady_clock.h"
 
 namespace tidemark {
 namespace {

@@ -18,8 +18,8 @@
 
 #include "engine/read_model.h"
 #include "engine/record.h"
-#include "engine/status.h"
 #include "engine/snapshot.h"
+#include "engine/status.h"
 #include "engine/time.h"
 
 namespace tidemark::web {

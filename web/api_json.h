@@ -1,7 +1,7 @@
-// JSON shapes of the HTTP API (the README's "HTTP API and dashboard"): times as RFC 3339 UTC strings, windows,
-// late-log rows, rejected samples, pipelines with their output schema, and opaque page tokens.
-// Pure functions: safe from any thread. The gateway also formats SSE events and [output]
-// messages with WindowJsonText, so every window anywhere has one shape.
+// JSON shapes of the HTTP API (the README's "HTTP API and dashboard"): times as RFC 3339 UTC
+// strings, windows, late-log rows, rejected samples, pipelines with their output schema, and opaque
+// page tokens. Pure functions: safe from any thread. The gateway also formats SSE events and
+// [output] messages with WindowJsonText, so every window anywhere has one shape.
 #pragma once
 
 #include <nlohmann/json.hpp>

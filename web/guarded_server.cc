@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "engine/clock.h"
+#include "web/steady_clock.h"
 #include "web/worker_pool.h"
 
 namespace tidemark::web {

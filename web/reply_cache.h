@@ -14,8 +14,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "engine/clock.h"
 #include "web/api.h"
+#include "web/steady_clock.h"
 
 namespace tidemark::web {
 
@@ -46,7 +46,7 @@ class ReplyCache {
     Reply reply;
     std::int64_t at = 0;
   };
-    const std::int64_t ttl_ms_;
+  const std::int64_t ttl_ms_;
   const std::size_t max_entries_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;

@@ -7,9 +7,9 @@
 
 #include <chrono>
 
-#include "engine/clock.h"
 #include "web/dashboard_assets.h"
 #include "web/guarded_server.h"
+#include "web/steady_clock.h"
 #include "web/worker_pool.h"
 
 namespace tidemark::web {

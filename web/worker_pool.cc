@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "engine/clock.h"
+#include "web/steady_clock.h"
 
 namespace tidemark::web {
 namespace {

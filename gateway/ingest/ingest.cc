@@ -4,6 +4,7 @@
 
 #include "gateway/ingest/message_hash.h"
 #include "gateway/log/log.h"
+#include "web/steady_clock.h"
 
 namespace tidemark {
 namespace {
