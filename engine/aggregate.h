@@ -1,5 +1,5 @@
-// Aggregate functions (docs/DESIGN.md §2, §5.4): count(), count(f), sum, avg, min, max, first, last.
-// Each is a plain 32-byte state with four verbs — init (a value-initialized AggState), Add,
+// Aggregate functions (docs/DESIGN.md §2, §5.4): count(), count(f), sum, avg, min, max, first,
+// last. Each is a plain 32-byte state with four verbs — init (a value-initialized AggState), Add,
 // Merge and Finalize — as in DuckDB. Nulls follow SQL: a missing field is skipped (count()
 // still counts the record), and an aggregate that saw no value finalizes to null (nullopt);
 // count(f) is 0, never null. first/last order by event time, ties by arrival sequence.

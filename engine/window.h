@@ -1,5 +1,5 @@
-// Window assignment (docs/DESIGN.md §2): half-open [start, end) windows aligned to the epoch plus an
-// offset, exactly as Spark's window(col, size, slide, startTime), and session windows by gap.
+// Window assignment (docs/DESIGN.md §2): half-open [start, end) windows aligned to the epoch plus
+// an offset, exactly as Spark's window(col, size, slide, startTime), and session windows by gap.
 // This file is the one place that computes which windows a time belongs to and when a time is
 // late ("cleanup time", Flink's term). Pure functions and a value type: safe from any thread.
 #pragma once

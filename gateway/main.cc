@@ -10,9 +10,9 @@
 #include <string>
 
 #include "gateway/config/config.h"
-#include "gateway/tools/demo.h"
 #include "gateway/log/log.h"
 #include "gateway/service.h"
+#include "gateway/tools/demo.h"
 #include "gateway/tools/simulator_mqtt.h"
 
 namespace {

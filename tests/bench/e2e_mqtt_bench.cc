@@ -1,7 +1,7 @@
-// End-to-end benchmark (docs/PERFORMANCE.md): a Paho publisher sends N small JSON records at QoS 1 through a
-// local mosquitto to the real tidemark binary, and — on the same broker, with the same publisher
-// and N — to a bare Paho subscriber that only counts (the baseline). Prints a markdown table and
-// optionally writes JSON; asserts nothing. Not part of ctest.
+// End-to-end benchmark (docs/PERFORMANCE.md): a Paho publisher sends N small JSON records at QoS 1
+// through a local mosquitto to the real tidemark binary, and — on the same broker, with the same
+// publisher and N — to a bare Paho subscriber that only counts (the baseline). Prints a markdown
+// table and optionally writes JSON; asserts nothing. Not part of ctest.
 //
 // Each consumer runs two phases: "saturated" (the publisher as fast as it can, N messages; the
 // consumer's rate is N / (time its last message was consumed - time of the first publish)) and

@@ -1,6 +1,6 @@
-// Fault test (docs/TESTING.md): devices with broken clocks while good devices stream. Device d4 streams
-// good readings but its clock also jumps ten years ahead (epoch ms, epoch seconds and RFC 3339
-// forms); device "stuck" reports times in 1970 (epoch 0, 5 s, "1970-01-01T00:00:05Z"); device
+// Fault test (docs/TESTING.md): devices with broken clocks while good devices stream. Device d4
+// streams good readings but its clock also jumps ten years ahead (epoch ms, epoch seconds and RFC
+// 3339 forms); device "stuck" reports times in 1970 (epoch 0, 5 s, "1970-01-01T00:00:05Z"); device
 // "broken" sends a time beyond year 9999. The contract (docs/DESIGN.md §2, README "Bad input"):
 //  - more than input.max_future_skew (5 minutes) ahead is rejected as future_time and never
 //    moves a watermark — here the pipeline's watermark is global, so one such record would

@@ -1,9 +1,9 @@
-// Fault test (docs/TESTING.md): the disk under the state directory really fills up. The database lives on
-// a small tmpfs the test mounts itself (root needed; CI runs as root; no mount is a failure, not
-// a skip). Either a filler file leaves a little room or the tmpfs is remounted just above what is
-// in use, and readings stream in until SQLite gets ENOSPC. The gateway must stall ingest (no
-// acknowledgements, one error line), report not-ready on /readyz and the storage error on
-// /api/v1/state and /metrics, and keep running; once space returns (the filler is deleted, or
+// Fault test (docs/TESTING.md): the disk under the state directory really fills up. The database
+// lives on a small tmpfs the test mounts itself (root needed; CI runs as root; no mount is a
+// failure, not a skip). Either a filler file leaves a little room or the tmpfs is remounted just
+// above what is in use, and readings stream in until SQLite gets ENOSPC. The gateway must stall
+// ingest (no acknowledgements, one error line), report not-ready on /readyz and the storage error
+// on /api/v1/state and /metrics, and keep running; once space returns (the filler is deleted, or
 // the tmpfs remounted bigger) it must resume by itself, without a restart. Finally every reading
 // published was counted once: the stored windows equal the offline recomputation
 // (fault_reference.h).

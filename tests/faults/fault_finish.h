@@ -1,5 +1,5 @@
-// The fault tests' common ending (docs/TESTING.md): once the fault is over, make every window of the
-// published readings final and compare the database with the offline recomputation.
+// The fault tests' common ending (docs/TESTING.md): once the fault is over, make every window of
+// the published readings final and compare the database with the offline recomputation.
 //
 // How the windows are made final (decided): one last "closer" reading (device "closer", the next
 // seq) stamped 11 minutes after the newest reading — the "faults" pipeline's global watermark is

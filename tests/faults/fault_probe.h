@@ -1,8 +1,8 @@
-// Shared helpers of the disk, clock and HTTP-abuse fault tests (docs/TESTING.md): a publisher thread that
-// streams sequence-numbered readings (fault_reference.h) while a fault is applied, HTTP GETs on
-// the gateway's API with a bounded wait, and raw loopback sockets for clients that misbehave.
-// Header-only so the tests' CMake stays one line per binary. The stream runs on its own thread;
-// everything else is for one test thread at a time.
+// Shared helpers of the disk, clock and HTTP-abuse fault tests (docs/TESTING.md): a publisher
+// thread that streams sequence-numbered readings (fault_reference.h) while a fault is applied, HTTP
+// GETs on the gateway's API with a bounded wait, and raw loopback sockets for clients that
+// misbehave. Header-only so the tests' CMake stays one line per binary. The stream runs on its own
+// thread; everything else is for one test thread at a time.
 #pragma once
 
 #include <arpa/inet.h>

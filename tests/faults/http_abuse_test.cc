@@ -1,5 +1,5 @@
-// Fault test (docs/TESTING.md): HTTP abuse while ingest runs. A publisher thread streams readings the
-// whole time; raw loopback sockets then send oversized bodies (413, README "Security and
+// Fault test (docs/TESTING.md): HTTP abuse while ingest runs. A publisher thread streams readings
+// the whole time; raw loopback sockets then send oversized bodies (413, README "Security and
 // limits"), hold connections open byte by byte (slowloris: more of them than http.threads plus
 // streams), or open 200 connections at once. Meanwhile a well-behaved client must get an answer
 // (200, or 429 from the overflow path) within a few seconds; afterwards the server is healthy and

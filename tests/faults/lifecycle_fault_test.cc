@@ -1,5 +1,5 @@
-// Fault test (docs/TESTING.md): the gateway is SIGKILLed at random moments — while it ingests, now and
-// then while it is still starting up (recovering, replaying, connecting) or stopping after a
+// Fault test (docs/TESTING.md): the gateway is SIGKILLed at random moments — while it ingests, now
+// and then while it is still starting up (recovering, replaying, connecting) or stopping after a
 // SIGTERM (draining, final checkpoint; a stop takes ~6 ms) — 24 times in one run, while a
 // publisher streams sequence-numbered readings steadily at QoS 1. While the gateway is down its
 // persistent session queues them at the broker. After the last restart everything

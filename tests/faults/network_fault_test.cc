@@ -1,14 +1,14 @@
-// Fault test (docs/TESTING.md): the network between gateway and broker is cut. The test makes a network
-// namespace with a veth pair on a private /30 (10.200.x.y, unique per pid), runs the gateway in
-// it (`ip netns exec`) against the broker's listener on the root side's veth address, and takes
-// the link down twice for 9 s — longer than the gateway's 2-s keep-alive, so both ends notice
-// (Paho needs about two keep-alives and its check interval: 4-6 s; on a loaded machine the link
-// stays down until the gateway has noticed, up to 20 s more) —
-// while the publisher (root namespace, loopback) keeps streaming; the broker queues for the
-// gateway's persistent session. After each cut the gateway must reconnect and resubscribe by
-// itself; at the end nothing may be lost or doubled and every window of the stream must be final
-// (fault_finish.h). No traffic leaves the machine: loopback and the test's own veth pair.
-// Needs root and iproute2 (CI runs as root); without them the test fails, saying so.
+// Fault test (docs/TESTING.md): the network between gateway and broker is cut. The test makes a
+// network namespace with a veth pair on a private /30 (10.200.x.y, unique per pid), runs the
+// gateway in it (`ip netns exec`) against the broker's listener on the root side's veth address,
+// and takes the link down twice for 9 s — longer than the gateway's 2-s keep-alive, so both ends
+// notice (Paho needs about two keep-alives and its check interval: 4-6 s; on a loaded machine the
+// link stays down until the gateway has noticed, up to 20 s more) — while the publisher (root
+// namespace, loopback) keeps streaming; the broker queues for the gateway's persistent session.
+// After each cut the gateway must reconnect and resubscribe by itself; at the end nothing may be
+// lost or doubled and every window of the stream must be final (fault_finish.h). No traffic leaves
+// the machine: loopback and the test's own veth pair. Needs root and iproute2 (CI runs as root);
+// without them the test fails, saying so.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>

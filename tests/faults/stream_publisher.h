@@ -1,11 +1,11 @@
-// The fault tests' steady publisher (docs/TESTING.md): a thread that publishes fault_reference readings
-// seq 0, 1, 2, ... at a fixed rate with QoS 1, keeping up to `window` unacknowledged. When the
-// connection breaks (a broker restart), it reconnects with a fresh client and republishes every
+// The fault tests' steady publisher (docs/TESTING.md): a thread that publishes fault_reference
+// readings seq 0, 1, 2, ... at a fixed rate with QoS 1, keeping up to `window` unacknowledged. When
+// the connection breaks (a broker restart), it reconnects with a fresh client and republishes every
 // reading not PUBACKed yet — which may duplicate readings the broker already had; the gateway's
-// dedup counts those once (docs/DESIGN.md §2). ResendOnReconnect(n) also sends the last n acknowledged
-// readings again after each reconnect, like a device that cannot tell what got through: certain
-// duplicates. Stop() returns exactly the readings that were made, each once: the input of
-// Recompute(). Header-only; one instance per test.
+// dedup counts those once (docs/DESIGN.md §2). ResendOnReconnect(n) also sends the last n
+// acknowledged readings again after each reconnect, like a device that cannot tell what got
+// through: certain duplicates. Stop() returns exactly the readings that were made, each once: the
+// input of Recompute(). Header-only; one instance per test.
 #pragma once
 
 #include <mqtt/async_client.h>

@@ -6,7 +6,8 @@
 //  - an accepted config written back as TOML (every key, durations by FormatDuration, strings
 //    escaped here) parses to an equal config — so nothing is read differently the second time
 //    and FormatDuration/ParseDuration agree on every duration a config can hold;
-//  - the decoder the gateway would build from it (DecoderOptionsOf in gateway/ingest/decoder.h) decodes a
+//  - the decoder the gateway would build from it (DecoderOptionsOf in gateway/ingest/decoder.h)
+//  decodes a
 //    typical record without trouble.
 #include <cstdint>
 #include <cstdio>

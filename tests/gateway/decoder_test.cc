@@ -1,8 +1,7 @@
-// Tests for gateway/ingest/decoder.h. Expected epoch values were computed independently (GNU date -u);
-// the HashBytes vectors come from the reference xxHash library (libxxhash 0.8.1, XXH64), never
+// Tests for gateway/ingest/decoder.h. Expected epoch values were computed independently (GNU date
+// -u); the HashBytes vectors come from the reference xxHash library (libxxhash 0.8.1, XXH64), never
 // from the code under test.
 #include "gateway/ingest/decoder.h"
-#include "gateway/ingest/message_hash.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +10,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "gateway/ingest/message_hash.h"
 
 namespace tidemark {
 namespace {

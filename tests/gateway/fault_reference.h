@@ -1,7 +1,7 @@
-// The fault tests' yardstick (docs/TESTING.md): sequence-numbered readings, their offline recomputation
-// (plain arithmetic, no tidemark code) and a comparison with the windows the gateway stored.
-// Any record lost or counted twice changes a window's count, sum, min or max of `seq`.
-// One test thread at a time.
+// The fault tests' yardstick (docs/TESTING.md): sequence-numbered readings, their offline
+// recomputation (plain arithmetic, no tidemark code) and a comparison with the windows the gateway
+// stored. Any record lost or counted twice changes a window's count, sum, min or max of `seq`. One
+// test thread at a time.
 #pragma once
 
 #include <cstdint>

@@ -41,6 +41,7 @@ TEST(IngestTest, AnExceptionInTheWritePathIsAFailedCommitNotAnAcknowledgement) {
                                 "aggregates = { n = \"count()\" }\n",
                             "test.toml");
   ASSERT_TRUE(config.ok()) << config.error();
+  // Any date: the engine and the store read only this ManualClock.
   const Millis base = 1'800'000'000'000;  // a multiple of 10 minutes
   ManualClock clock(base + kHour);
   auto owned = std::make_unique<ThrowingOutbox>();

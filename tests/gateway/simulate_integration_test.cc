@@ -1,8 +1,8 @@
 // `tidemark simulate` end to end: the real binary publishes to a real mosquitto, the real
-// gateway ingests with the demo's two pipelines (gateway/tools/demo.h), and a test subscriber sees the
-// same messages. The database must file sydney-01's 10-minute-late readings under the event-time
-// windows of their eventTime (none late), the processing-time pipeline under later windows, and
-// count the malformed payloads as rejected.
+// gateway ingests with the demo's two pipelines (gateway/tools/demo.h), and a test subscriber sees
+// the same messages. The database must file sydney-01's 10-minute-late readings under the
+// event-time windows of their eventTime (none late), the processing-time pipeline under later
+// windows, and count the malformed payloads as rejected.
 #include <gtest/gtest.h>
 #include <mqtt/async_client.h>
 

@@ -1,5 +1,5 @@
-// Tests for gateway/tools/simulator.h: the generation logic of `tidemark simulate`, driven by a fake
-// wall clock (the times passed to Due()) and fixed seeds. Payloads are checked with the
+// Tests for gateway/tools/simulator.h: the generation logic of `tidemark simulate`, driven by a
+// fake wall clock (the times passed to Due()) and fixed seeds. Payloads are checked with the
 // gateway's own RecordDecoder under the default config's input settings.
 #include "gateway/tools/simulator.h"
 

@@ -1,9 +1,9 @@
-// The gateway's wall-clock rules end to end (docs/OPERATING.md "Wall-clock rules"): retention counts from when a window
-// became final (closed_at), not from its event time, so a backfill of year-old readings stays
-// readable; and a wall clock earlier than the newest commit in the database (an edge box booted
-// without a real-time clock, a clock set back) holds messages unacknowledged instead of
-// rejecting them. Real mosquitto, the real tidemark binary (its clock set back with libfaketime),
-// real SQLite, real HTTP.
+// The gateway's wall-clock rules end to end (docs/OPERATING.md "Wall-clock rules"): retention
+// counts from when a window became final (closed_at), not from its event time, so a backfill of
+// year-old readings stays readable; and a wall clock earlier than the newest commit in the database
+// (an edge box booted without a real-time clock, a clock set back) holds messages unacknowledged
+// instead of rejecting them. Real mosquitto, the real tidemark binary (its clock set back with
+// libfaketime), real SQLite, real HTTP.
 #include <gtest/gtest.h>
 #include <httplib.h>
 

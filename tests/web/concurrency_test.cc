@@ -1,5 +1,5 @@
-// The web layer's shared parts on real threads (docs/TESTING.md, sanitizers), the way the gateway uses
-// them: EventFeed (the ingest thread publishes while SSE streams wait and read, then Close()),
+// The web layer's shared parts on real threads (docs/TESTING.md, sanitizers), the way the gateway
+// uses them: EventFeed (the ingest thread publishes while SSE streams wait and read, then Close()),
 // WorkerPool (an accept thread enqueues while workers and the overflow thread run jobs, then
 // shutdown()) and ReplyCache (workers putting and getting the same keys). .ci/tsan runs it under
 // ThreadSanitizer; in every build it checks the behaviour: every stream sees every event once and
