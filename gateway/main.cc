@@ -161,6 +161,10 @@ int main(int argc, char** argv) {
   if (!client_id.empty()) config.mqtt.client_id = client_id;
   if (!db.empty()) config.storage.path = db;
   if (!listen.empty()) {
+    if (auto problem = tidemark::CheckListenAddress(listen)) {
+      tidemark::log::Error("--listen: " + *problem);
+      return 2;
+    }
     config.http.listen = listen;
     if (!tidemark::IsLoopbackListen(listen) && config.http.token_file.empty()) {
       tidemark::log::Error("--listen " + listen +

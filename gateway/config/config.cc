@@ -1,5 +1,7 @@
 #include "gateway/config/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -521,8 +523,25 @@ web::ServerOptions ServerOptionsOf(const HttpConfig& http) {
 }
 
 bool IsLoopbackListen(std::string_view listen) {
-  return listen.starts_with("127.") || listen.starts_with("localhost:") ||
-         listen.starts_with("[::1]:");
+  // The host part of "host:port" or "[v6]:port", parsed as an address: a name is loopback only
+  // when it is "localhost" (the server binds 127.0.0.1 for it), never by its spelling.
+  std::string host(listen.substr(0, listen.rfind(':')));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+std::optional<std::string> CheckListenAddress(std::string_view listen) {
+  return config_checks::CheckListen(listen);
 }
 
 }  // namespace tidemark

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,6 +114,11 @@ StoreOptions StoreOptionsOf(const StorageConfig& storage);
 web::ServerOptions ServerOptionsOf(const HttpConfig& http);
 // True when an http.listen address is on loopback: the only case where no bearer token is
 // needed (docs/DESIGN.md §6).
+// The host is parsed as an address (127.0.0.0/8, ::1, ::ffff:127.x) or is "localhost";
+// "127.example.com" is not loopback.
 bool IsLoopbackListen(std::string_view listen);
+// Why an http.listen value (as --listen gives it) is not "host:port" with a port 1..65535, or
+// nothing when it is (an empty value is valid: no HTTP server).
+std::optional<std::string> CheckListenAddress(std::string_view listen);
 
 }  // namespace tidemark

@@ -440,6 +440,10 @@ TEST(ConfigTest, InputStorageHttpErrors) {
        "t.toml:2: http.listen: ", "expected \"host:port\""},
       {WithPipeline("[http]\nlisten = \"0.0.0.0:8080\"\n"),
        "t.toml:2: http.listen: ", "requires http.token_file"},
+      {WithPipeline("[http]\nlisten = \"127.example.com:8080\"\n"),
+       "t.toml:2: http.listen: ", "requires http.token_file"},
+      {WithPipeline("[http]\nlisten = \"127.0.0.1.nip.io:8080\"\n"),
+       "t.toml:2: http.listen: ", "requires http.token_file"},
       {WithPipeline("[http]\ncert_file = \"/c.pem\"\n"),
        "t.toml:2: http.cert_file: ", "needs http.key_file too"},
   });
@@ -553,6 +557,24 @@ TEST(ConfigTest, LoadConfigReadsFilesAndNamesThemInErrors) {
   ASSERT_FALSE(directory.ok());
   EXPECT_EQ(directory.error(), dir.string() + ": is a directory");
   std::filesystem::remove_all(dir);
+}
+
+// Loopback is decided on the address, not on how the host is spelled.
+TEST(ConfigTest, LoopbackListenIsAnAddressNotAPrefix) {
+  for (const char* yes : {"127.0.0.1:8080", "127.1.2.3:80", "localhost:8080", "[::1]:8080",
+                          "[::ffff:127.0.0.1]:80"}) {
+    EXPECT_TRUE(IsLoopbackListen(yes)) << yes;
+  }
+  for (const char* no : {"127.example.com:8080", "127.0.0.1.nip.io:80", "localhost.evil:80",
+                         "0.0.0.0:8080", "10.0.0.1:80", "[::]:80", "[::2]:80", "1270.0.0.1:80"}) {
+    EXPECT_FALSE(IsLoopbackListen(no)) << no;
+  }
+  EXPECT_FALSE(CheckListenAddress("127.0.0.1:8080"));
+  EXPECT_FALSE(CheckListenAddress(""));
+  for (const char* bad :
+       {"8080", "localhost", "127.0.0.1:", "127.0.0.1:http", "[::1:80", "127.0.0.1:99999"}) {
+    EXPECT_TRUE(CheckListenAddress(bad)) << bad;
+  }
 }
 
 TEST(ConfigTest, FieldsReadAndUsesEventTime) {

@@ -6,6 +6,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -278,6 +280,31 @@ TEST_F(GatewayIntegrationTest, FullDatabaseStallsIngestWithoutLosingAnything) {
   ExpectCountedExactlyOnce(gw, kTotal);
   std::fprintf(stderr, "stalled after %lld of %lld messages\n", static_cast<long long>(stalled_at),
                static_cast<long long>(kTotal));
+}
+
+// --listen is checked like http.listen: a malformed address is a clear error (exit 2), never
+// an exception at start-up, and a host is loopback by its address, not its spelling.
+TEST(ListenFlagTest, IsValidatedLikeTheConfigKey) {
+  TempDir dir("tidemark_listen_flag");
+  const std::filesystem::path config = dir / "t.toml";
+  std::ofstream(config) << "[[pipeline]]\nname = \"n\"\nwindow = \"1 minute\"\n"
+                           "aggregates = { n = \"count()\" }\n";
+  const auto run = [&](const std::string& listen) {
+    Process p({TIDEMARK_BINARY, "--config", config.string(), "--listen", listen, "--check-config"},
+              dir / ("run-" + std::to_string(std::hash<std::string>{}(listen)) + ".log"));
+    const int code = p.Wait(std::chrono::seconds(10));
+    return std::pair<int, std::string>(code, p.Log());
+  };
+  for (const std::string bad : {"127.0.0.1:http", "127.0.0.1:99999", "localhost", "[::1:80"}) {
+    const auto [code, log] = run(bad);
+    EXPECT_EQ(code, 2) << bad << "\n" << log;
+    EXPECT_NE(log.find("--listen: "), std::string::npos) << bad << "\n" << log;
+  }
+  const auto [code, log] = run("127.example.com:8080");
+  EXPECT_EQ(code, 2) << log;
+  EXPECT_NE(log.find("is not a loopback address"), std::string::npos) << log;
+  const auto [ok_code, ok_log] = run("127.0.0.1:9999");
+  EXPECT_EQ(ok_code, 0) << ok_log;
 }
 
 }  // namespace
