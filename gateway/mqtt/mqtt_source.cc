@@ -8,6 +8,7 @@
 
 #include "gateway/log/log.h"
 #include "gateway/mqtt/mqtt_options.h"
+#include "gateway/mqtt/paho_version.h"
 
 namespace tidemark {
 // Routes Paho's success/failure notifications for connect and subscribe back to the source.
@@ -34,7 +35,9 @@ MqttSource::MqttSource(const MqttConfig& config, Handler handler)
 
 MqttSource::~MqttSource() = default;
 
-StatusOr<std::unique_ptr<MqttSource>> MqttSource::Create(const MqttConfig& config, Handler handler) {
+StatusOr<std::unique_ptr<MqttSource>> MqttSource::Create(const MqttConfig& config,
+                                                         Handler handler) {
+  if (auto problem = PahoVersionProblem()) return Error{"mqtt: " + *problem};
   std::unique_ptr<MqttSource> source(new MqttSource(config, std::move(handler)));
   try {
     mqtt::create_options create(config.version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
