@@ -143,7 +143,7 @@ web::HealthView ApiBackend::Health() {
   if (uplink_) {
     v.output = web::OutputView{uplink_->connected(),
                                std::max<std::int64_t>(0, h.outbox_newest - uplink_->acked()),
-                               uplink_->published()};
+                               uplink_->published(), uplink_->set_aside()};
   }
   return v;
 }

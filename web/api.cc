@@ -359,7 +359,8 @@ Reply Api::State(const Params& p) const {
   if (health.output) {
     body["output"] = {{"connected", health.output->connected},
                       {"pending", health.output->pending},
-                      {"published", health.output->published}};
+                      {"published", health.output->published},
+                      {"set_aside", health.output->set_aside}};
   }
   return JsonReply(body);
 }

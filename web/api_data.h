@@ -69,6 +69,7 @@ struct OutputView {
   bool connected = false;
   std::int64_t pending = 0;    // outbox messages not yet acknowledged upstream
   std::int64_t published = 0;  // acknowledged since start
+  std::int64_t set_aside = 0;  // refused by the upstream broker 3 times in a row, skipped
 };
 
 // The gateway's wall clock against the database: while `now` is earlier than the newest

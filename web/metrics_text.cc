@@ -136,6 +136,9 @@ std::string PrometheusText(const LiveView& live, const HealthView& health,
     w.Family("tidemark_output_published_total", "counter",
              "Messages the upstream broker acknowledged since start.");
     w.Sample("tidemark_output_published_total", "", static_cast<double>(health.output->published));
+    w.Family("tidemark_output_set_aside_total", "counter",
+             "Outbox messages the upstream broker refused 3 times in a row, skipped.");
+    w.Sample("tidemark_output_set_aside_total", "", static_cast<double>(health.output->set_aside));
   }
   const HistogramView& h = health.commit_latency;
   w.Family("tidemark_commit_duration_seconds", "histogram",

@@ -108,7 +108,7 @@ const std::string& OpenApiDocument() {
           },
           "mqtt": {"type": "object", "required": ["connected"], "properties": {"connected": {"type": "boolean"}}},
           "clock": {"type": "object", "description": "the gateway's wall clock against the database: while now is earlier than newest_commit (clock not set yet, or set back) messages are held unacknowledged and /readyz is 503", "required": ["ok", "now", "newest_commit"], "properties": {"ok": {"type": "boolean"}, "now": {"$ref": "#/components/schemas/NullableTime"}, "newest_commit": {"$ref": "#/components/schemas/NullableTime"}}},
-          "output": {"type": "object", "description": "with [output] only", "required": ["connected", "pending", "published"], "properties": {"connected": {"type": "boolean"}, "pending": {"type": "integer", "description": "outbox messages not yet acknowledged upstream"}, "published": {"type": "integer"}}}
+          "output": {"type": "object", "description": "with [output] only", "required": ["connected", "pending", "published"], "properties": {"connected": {"type": "boolean"}, "pending": {"type": "integer", "description": "outbox messages not yet acknowledged upstream"}, "published": {"type": "integer"}, "set_aside": {"type": "integer", "description": "outbox messages the upstream broker refused 3 times in a row (an MQTT 5 PUBACK failure reason), logged and skipped"}}}
         }
       },
       "Late": {

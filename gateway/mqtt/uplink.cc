@@ -16,6 +16,7 @@ namespace {
 
 constexpr auto kIdleWait = std::chrono::milliseconds(500);
 constexpr auto kAckWait = std::chrono::seconds(30);
+constexpr int kRefusalsBeforeSetAside = 3;  // refusals of one row in a row
 
 std::string Dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -135,11 +136,12 @@ bool Uplink::PublishBatch() {
   if (!ReadBatch(rows)) return false;
   if (rows.empty()) return false;
   std::vector<mqtt::delivery_token_ptr> tokens;
+  std::size_t i = 0;  // the row whose PUBACK is awaited
   try {
     for (const OutboxRow& r : rows) {
       tokens.push_back(client_->publish(r.topic, r.payload.data(), r.payload.size(), 1, false));
     }
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
+    for (; i < tokens.size(); ++i) {
       // In short steps, so Stop() is never held up for long.
       const auto deadline = std::chrono::steady_clock::now() + kAckWait;
       while (!tokens[i]->wait_for(std::chrono::milliseconds(200))) {
@@ -151,17 +153,39 @@ bool Uplink::PublishBatch() {
       acked_ = rows[i].id;
       ++published_;
     }
+  } catch (const mqtt::exception& e) {
+    // An MQTT 5 PUBACK with a failure reason (not authorized, topic invalid, too large, ...):
+    // the same row again would be refused again, and everything behind it would wait forever.
+    if (i < tokens.size() && e.get_reason_code() >= 0x80) Refused(rows[i], e.what());
+    return Failed(e.what());
   } catch (const std::exception& e) {
-    log::Warning(std::string("output: publish failed: ") + e.what() +
-                 "; resending from outbox entry " + std::to_string(acked_ + 1));
-    try {
-      client_->disconnect()->wait_for(std::chrono::seconds(2));
-    } catch (const std::exception&) {
-    }
-    connected_ = false;
-    return false;
+    return Failed(e.what());
   }
   return true;
+}
+
+void Uplink::Refused(const OutboxRow& row, const std::string& why) {
+  refusals_ = row.id == refused_id_ ? refusals_ + 1 : 1;
+  refused_id_ = row.id;
+  if (refusals_ < kRefusalsBeforeSetAside) return;
+  log::Error("output: the upstream broker refused outbox entry " + std::to_string(row.id) +
+             " (topic " + row.topic + ", " + std::to_string(row.payload.size()) + " bytes) " +
+             std::to_string(refusals_) + " times (" + why +
+             "): set aside, counted in output.set_aside of /api/v1/state");
+  acked_ = row.id;
+  ++set_aside_;
+  refusals_ = 0;
+}
+
+bool Uplink::Failed(const std::string& why) {
+  log::Warning("output: publish failed: " + why + "; resending from outbox entry " +
+               std::to_string(acked_ + 1));
+  try {
+    client_->disconnect()->wait_for(std::chrono::seconds(2));
+  } catch (const std::exception&) {
+  }
+  connected_ = false;
+  return false;
 }
 
 }  // namespace tidemark

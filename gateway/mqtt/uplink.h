@@ -8,7 +8,8 @@
 // The outbox is read through storage's OutboxReader; nothing here knows its SQL.
 //
 // Threading: Start()/Stop() from the main thread; a thread of its own publishes; acked(),
-// connected() and published() from any thread; Wake() from the ingest thread after a commit.
+// connected(), published() and set_aside() from any thread; Wake() from the ingest thread after a
+// commit.
 #pragma once
 
 #include <atomic>
@@ -57,6 +58,9 @@ class Uplink {
   std::int64_t acked() const { return acked_; }
   bool connected() const { return connected_; }
   std::int64_t published() const { return published_; }
+  // Rows set aside: refused by the upstream broker (an MQTT 5 PUBACK failure reason) three times
+  // in a row; logged with their id and topic, then skipped so the rows behind them go out.
+  std::int64_t set_aside() const { return set_aside_; }
 
  private:
   void Run();
@@ -65,12 +69,17 @@ class Uplink {
   bool ReadBatch(std::vector<OutboxRow>& rows);
   // Publishes one batch; false when the connection failed (resend from acked_).
   bool PublishBatch();
+  void Refused(const OutboxRow& row, const std::string& why);
+  bool Failed(const std::string& why);  // logs, disconnects; false
 
   const OutputConfig config_;
   std::unique_ptr<mqtt::async_client> client_;
   OutboxReader outbox_;  // used by the uplink thread only
   std::atomic<std::int64_t> acked_;
   std::atomic<std::int64_t> published_{0};
+  std::atomic<std::int64_t> set_aside_{0};
+  std::int64_t refused_id_ = 0;  // the row refused last, and how many times in a row
+  int refusals_ = 0;
   std::atomic<bool> connected_{false};
   std::atomic<bool> stop_{false};
   std::mutex mu_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <mqtt/async_client.h>
 
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -106,6 +107,10 @@ class OutputIntegrationTest : public ::testing::Test {
     return dir;
   }
   void SetUp() override {
+    if (!central_acl_.empty()) {
+      std::ofstream(dir_ / "central" / "acl") << central_acl_;
+      central_.AddConfig("acl_file " + (dir_ / "central" / "acl").string());
+    }
     ASSERT_TRUE(local_.Start()) << local_.Log();
     ASSERT_TRUE(central_.Start()) << central_.Log();
     ASSERT_TRUE(consumer_.Connect());
@@ -122,6 +127,7 @@ class OutputIntegrationTest : public ::testing::Test {
            "aggregates = { n = \"count()\" }\n";
   }
 
+  std::string central_acl_;  // set in a test's constructor: the upstream broker's ACL
   TempDir dir_{"tidemark_output"};
   Mosquitto local_{Made(dir_ / "local")}, central_{Made(dir_ / "central")};
   UpstreamSubscriber consumer_{central_.url()};
@@ -206,6 +212,36 @@ TEST_F(OutputIntegrationTest, HostileDeviceIdsArePublishedEncodedAndBlockNothing
     ASSERT_TRUE(windows.count(d + " " + FormatRfc3339(base))) << d;
     EXPECT_EQ(windows.at(d + " " + FormatRfc3339(base))["values"]["n"], 1) << d;
   }
+  EXPECT_TRUE(OutboxDrains(gw.db_path()));
+  EXPECT_EQ(gw.Stop(), 0);
+}
+
+// The upstream broker refuses one device's topic (MQTT 5: PUBACK "not authorized"): that row
+// is retried, then set aside after three refusals, and the rows behind it are delivered.
+class OutputRefusalTest : public OutputIntegrationTest {
+ protected:
+  OutputRefusalTest() {
+    central_acl_ =
+        "topic read tidemark/#\ntopic write tidemark/counts/a\ntopic write tidemark/counts/c\n";
+  }
+};
+
+TEST_F(OutputRefusalTest, ARowTheUpstreamBrokerRefusesIsSetAsideAndTheRestDelivered) {
+  const std::string config = Config(
+      "client_id = \"uplink-refused\"\nversion = \"5\"\nreconnect_min = \"200ms\"\n"
+      "reconnect_max = \"200ms\"\n");
+  const std::int64_t base = base_;
+  Gateway gw(Made(dir_ / "gateway"), local_.url(), config);
+  ASSERT_TRUE(gw.Start()) << gw.Log();
+  for (const std::string d : {"a", "b", "c"}) {  // one topic, in order: b's row before c's
+    ASSERT_TRUE(pub_.Publish("devices/x/telemetry",
+                             {Reading(d, base + kMinute), Reading(d, base + 11 * kMinute)}));
+  }
+  ASSERT_TRUE(consumer_.WaitForWindows(2)) << gw.Log();
+  std::set<std::string> devices;
+  for (const auto& [key, w] : consumer_.Windows()) devices.insert(w.value("device", ""));
+  EXPECT_EQ(devices, (std::set<std::string>{"a", "c"}));
+  EXPECT_NE(gw.Log().find("set aside"), std::string::npos) << gw.Log();
   EXPECT_TRUE(OutboxDrains(gw.db_path()));
   EXPECT_EQ(gw.Stop(), 0);
 }

@@ -29,6 +29,10 @@ void Mosquitto::AddListener(const std::string& bind_address) {
       << "listener " << port_ << " " << bind_address << "\n";
 }
 
+void Mosquitto::AddConfig(const std::string& lines) {
+  std::ofstream(dir_ / "mosquitto.conf", std::ios::app) << lines << "\n";
+}
+
 bool Mosquitto::Start() {
   process_ =
       Process({"mosquitto", "-c", (dir_ / "mosquitto.conf").string()}, dir_ / "mosquitto.log");

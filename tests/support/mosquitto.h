@@ -17,6 +17,8 @@ class Mosquitto {
   // A second listener on the same port at `bind_address` (e.g. a veth address a network
   // namespace reaches); call before Start().
   void AddListener(const std::string& bind_address);
+  // More mosquitto.conf lines (an acl_file, limits); call before Start().
+  void AddConfig(const std::string& lines);
   // Starts the broker and waits until it accepts connections; false if it did not.
   bool Start();
   // SIGTERM (mosquitto saves its persistence file) and wait.
