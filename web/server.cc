@@ -9,6 +9,7 @@
 
 #include "web/dashboard_assets.h"
 #include "web/guarded_server.h"
+#include "web/host_names.h"
 #include "web/steady_clock.h"
 #include "web/worker_pool.h"
 
@@ -48,6 +49,13 @@ HttpServer::HttpServer(ServerOptions options, std::vector<PipelineSpec> pipeline
 
 HttpServer::~HttpServer() { Stop(); }
 
+bool HttpServer::HostAllowed(const std::string& host_header) const {
+  const std::string host = HostPart(host_header);
+  return IsLoopbackHost(host) ||
+         std::any_of(options_.allowed_hosts.begin(), options_.allowed_hosts.end(),
+                     [&](const std::string& name) { return HostPart(name) == host; });
+}
+
 bool HttpServer::Authorized(const std::string& header, const std::string& query_token) const {
   if (options_.token.empty()) return true;
   static constexpr std::string_view kBearer = "Bearer ";
@@ -79,6 +87,13 @@ StatusOr<int> HttpServer::Start() {
     return new WorkerPool(threads, queue_max, nice);
   };
   s.set_tcp_nodelay(true);
+  // On every response: no MIME sniffing, and the page may load only its own scripts, styles and
+  // data (no inline script, no framing), so an injected string can never run as code.
+  s.set_default_headers({{"X-Content-Type-Options", "nosniff"},
+                         {"Content-Security-Policy",
+                          "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                          "base-uri 'none'; frame-ancestors 'none'; form-action 'none'"},
+                         {"Referrer-Policy", "no-referrer"}});
   s.set_socket_options([](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
@@ -121,6 +136,15 @@ void HttpServer::Routes() {
       GuardedServer::CloseAfterResponse();
       return httplib::Server::HandlerResponse::Handled;
     }
+    if (options_.token.empty() && req.has_header("Host") &&
+        !HostAllowed(req.get_header_value("Host"))) {
+      Send(res, Problem(403, "Host \"" + req.get_header_value("Host") +
+                                 "\" is not this gateway's: without http.token_file it serves only "
+                                 "requests for 127.0.0.1, [::1], localhost or http.allowed_hosts"));
+      res.set_header("Connection", "close");
+      GuardedServer::CloseAfterResponse(/*linger=*/true);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (!IsPublic(req.path) &&
         !Authorized(req.get_header_value("Authorization"),
                     req.path == "/api/v1/stream" ? req.get_param_value("access_token") : "")) {
@@ -128,6 +152,8 @@ void HttpServer::Routes() {
                         "a bearer token is required: send \"Authorization: Bearer <token>\" "
                         "(the token is in http.token_file)"));
       res.set_header("WWW-Authenticate", "Bearer");
+      res.set_header("Connection", "close");  // a body it sent stays unread: never reuse
+      GuardedServer::CloseAfterResponse(/*linger=*/true);
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.get_header_value<std::uint64_t>("Content-Length") > options_.max_body_bytes) {
@@ -140,6 +166,8 @@ void HttpServer::Routes() {
     if (req.method != "GET" && req.method != "HEAD") {
       Send(res, Problem(405, "only GET is supported, got " + req.method));
       res.set_header("Allow", "GET, HEAD");
+      res.set_header("Connection", "close");  // a body it sent stays unread: never reuse
+      GuardedServer::CloseAfterResponse(/*linger=*/true);
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;

@@ -45,6 +45,7 @@ class HttpServer {
  private:
   void Routes();
   bool Authorized(const std::string& header, const std::string& query_token) const;
+  bool HostAllowed(const std::string& host_header) const;
 
   ServerOptions options_;
   Api api_;

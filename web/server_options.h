@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "engine/time.h"
 
@@ -26,6 +27,9 @@ struct ServerOptions {
   int keep_alive_s = 5;
   int worker_nice = 10;             // HTTP workers' scheduling priority below the ingest thread's
   Millis heartbeat = 15 * kSecond;  // SSE comment line when no event came
+  // Without a token, only requests whose Host is a loopback address, localhost or one of these
+  // names are served (DNS rebinding: a web page must not read a loopback API through a browser).
+  std::vector<std::string> allowed_hosts;
 };
 
 }  // namespace tidemark::web

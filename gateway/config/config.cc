@@ -1,7 +1,5 @@
 #include "gateway/config/config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -19,6 +17,7 @@
 #include <utility>
 
 #include "gateway/config/value_checks.h"
+#include "web/host_names.h"
 
 namespace tidemark {
 namespace {
@@ -188,19 +187,26 @@ void RequireTogether(Reader& r, const toml::table& t, std::string_view prefix, s
   r.Fail(*t.get(set), Join(prefix, set), "needs " + Join(prefix, missing) + " too");
 }
 
-void ReadTopics(Reader& r, const toml::table& t, std::vector<std::string>& out) {
-  const toml::node* n = t.get("topics");
+// An array of strings under `prefix`.`key`, each passing `check`; at least one `at_least_one`
+// unless that is empty.
+void ReadStrings(Reader& r, const toml::table& t, std::string_view prefix, std::string_view key,
+                 std::string_view at_least_one, Problem (*check)(std::string_view),
+                 std::vector<std::string>& out) {
+  const toml::node* n = t.get(key);
   if (!n) return;
+  const std::string path = Join(prefix, key);
   const toml::array* a = n->as_array();
-  if (!a) return r.Fail(*n, "mqtt.topics", "expected an array of strings");
-  if (a->empty()) return r.Fail(*n, "mqtt.topics", "must list at least one topic filter");
+  if (!a) return r.Fail(*n, path, "expected an array of strings");
+  if (!at_least_one.empty() && a->empty()) {
+    return r.Fail(*n, path, "must list at least one " + std::string(at_least_one));
+  }
   out.clear();
   for (std::size_t i = 0; i < a->size(); ++i) {
     const toml::node& e = *a->get(i);
-    if (!e.is_string()) return r.Fail(e, "mqtt.topics", "expected an array of strings");
+    if (!e.is_string()) return r.Fail(e, path, "expected an array of strings");
     out.push_back(e.as_string()->get());
-    if (Problem problem = CheckTopicFilter(out.back())) {
-      return r.Fail(e, "mqtt.topics[" + std::to_string(i) + "]", *problem);
+    if (Problem problem = check(out.back())) {
+      return r.Fail(e, path + "[" + std::to_string(i) + "]", *problem);
     }
   }
 }
@@ -255,7 +261,7 @@ void ReadMqtt(Reader& r, const toml::table& t, MqttConfig& c) {
   constexpr std::string_view p = "mqtt";
   r.CheckKeys(t, p, KeysOf({"topics", "qos"}));
   ReadConnection(r, t, p, c);
-  ReadTopics(r, t, c.topics);
+  ReadStrings(r, t, "mqtt", "topics", "topic filter", CheckTopicFilter, c.topics);
   std::int64_t qos = c.qos;
   if (const toml::node* n =
           r.Integer(t, p, "qos", qos, std::numeric_limits<int64_t>::min(), kInt64Max)) {
@@ -317,7 +323,10 @@ void ReadStorage(Reader& r, const toml::table& t, StorageConfig& c) {
 
 void ReadHttp(Reader& r, const toml::table& t, HttpConfig& c) {
   constexpr std::string_view p = "http";
-  r.CheckKeys(t, p, {"listen", "token_file", "cert_file", "key_file", "threads", "max_streams"});
+  r.CheckKeys(
+      t, p,
+      {"listen", "token_file", "cert_file", "key_file", "threads", "max_streams", "allowed_hosts"});
+  ReadStrings(r, t, p, "allowed_hosts", "", CheckHostName, c.allowed_hosts);
   const toml::node* listen = r.String(t, p, "listen", c.listen, CheckListen);
   r.Integer(t, p, "threads", c.threads, 1, 64);
   r.Integer(t, p, "max_streams", c.max_streams, 0, 1024);
@@ -519,25 +528,12 @@ web::ServerOptions ServerOptionsOf(const HttpConfig& http) {
   o.key_file = http.key_file;
   o.threads = static_cast<int>(http.threads);
   o.max_streams = static_cast<int>(http.max_streams);
+  o.allowed_hosts = http.allowed_hosts;
   return o;
 }
 
 bool IsLoopbackListen(std::string_view listen) {
-  // The host part of "host:port" or "[v6]:port", parsed as an address: a name is loopback only
-  // when it is "localhost" (the server binds 127.0.0.1 for it), never by its spelling.
-  std::string host(listen.substr(0, listen.rfind(':')));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
-  }
-  return false;
+  return web::IsLoopbackHost(web::HostPart(listen));
 }
 
 std::optional<std::string> CheckListenAddress(std::string_view listen) {

@@ -69,6 +69,7 @@ struct HttpConfig {
   std::string key_file;
   std::int64_t threads = web::ServerOptions{}.threads;  // HTTP workers for ordinary requests
   std::int64_t max_streams = web::ServerOptions{}.max_streams;  // concurrent SSE streams
+  std::vector<std::string> allowed_hosts;  // Host names served besides loopback (no token)
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 

@@ -52,6 +52,8 @@ listen = "127.0.0.1:8080"         # "host:port"; "" disables; non-loopback needs
 # key_file = ""                   # HTTPS key (with cert_file)
 threads = 4                       # workers for API requests (a bounded pool; 429 when full)
 max_streams = 8                   # concurrent /api/v1/stream clients; 429 beyond
+allowed_hosts = []                # without token_file, requests must name 127.0.0.1, [::1] or
+                                  # localhost in Host (DNS rebinding); add names a proxy uses
 
 # Publish final windows to an upstream broker (EMQX, HiveMQ, a mosquitto bridge; from there
 # Kafka, Spark or Flink). Windows wait in a durable outbox in the database until the upstream

@@ -160,4 +160,14 @@ Problem CheckPipelineName(std::string_view name) {
   return std::nullopt;
 }
 
+Problem CheckHostName(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (!std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+      })) {
+    return "invalid host name " + Quote(name) + ": letters, digits, '-' and '.' only, no port";
+  }
+  return std::nullopt;
+}
+
 }  // namespace tidemark::config_checks

@@ -29,5 +29,6 @@ Problem CheckOutputTopic(std::string_view topic);
 Problem CheckFieldPath(std::string_view path);
 Problem CheckDeviceSource(std::string_view s);
 Problem CheckPipelineName(std::string_view name);
+Problem CheckHostName(std::string_view name);
 
 }  // namespace tidemark::config_checks

@@ -132,6 +132,57 @@ TEST_F(HttpApiTest, BearerTokenGuardsTheApi) {
   });
   EXPECT_TRUE(got_data);
   EXPECT_EQ(Get("/api/v1/stream?access_token=nope").status, 401);
+  // A refusal never leaves the connection open for reuse (an unread body would desync it).
+  auto refused = client.Get("/api/v1/state");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(refused->get_header_value("Connection"), "close");
+  // With a token, the Host does not matter (the token is the guard).
+  auto other_host = client.Get(
+      "/api/v1/state", {{"Host", "dash.example.com"}, {"Authorization", "Bearer s3cret-token"}});
+  ASSERT_TRUE(other_host);
+  EXPECT_EQ(other_host->status, 200);
+}
+
+// Without a token, the API answers only requests that name this machine in Host: a web page
+// on another origin whose name is rebound to 127.0.0.1 must not read it through a browser.
+TEST_F(HttpApiTest, WithoutATokenOnlyLoopbackHostsAndAllowedNamesAreServed) {
+  StartGateway("allowed_hosts = [\"dash.example.com\"]\n");
+  httplib::Client client("127.0.0.1", http_port_);
+  client.set_read_timeout(5);
+  const std::string port = ":" + std::to_string(http_port_);
+  for (const std::string& host :
+       std::vector<std::string>{"127.0.0.1" + port, "localhost" + port, "LOCALHOST" + port,
+                                "dash.example.com" + port, "127.0.0.1"}) {
+    auto res = client.Get("/api/v1/state", {{"Host", host}});
+    ASSERT_TRUE(res) << host;
+    EXPECT_EQ(res->status, 200) << host;
+  }
+  for (const std::string& host :
+       {"evil.example" + port, "127.example.com" + port, "dash.example.com.evil.example" + port}) {
+    for (const char* path : {"/api/v1/state", "/", "/api/v1/windows"}) {
+      auto res = client.Get(path, {{"Host", host}});
+      ASSERT_TRUE(res) << host << path;
+      EXPECT_EQ(res->status, 403) << host << path;
+      EXPECT_NE(res->body.find("is not this gateway's"), std::string::npos) << res->body;
+    }
+  }
+}
+
+// Every response forbids MIME sniffing; the page may run only its own scripts (no inline code,
+// no framing), and the real page still works under that policy (the browser test loads it).
+TEST_F(HttpApiTest, ResponsesCarryTheSecurityHeaders) {
+  StartGateway();
+  httplib::Client client("127.0.0.1", http_port_);
+  for (const char* path : {"/", "/api/v1/state", "/assets/app.js", "/no-such-page"}) {
+    auto res = client.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+    const std::string csp = res->get_header_value("Content-Security-Policy");
+    EXPECT_NE(csp.find("default-src 'self'"), std::string::npos) << path << ": " << csp;
+    EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << path << ": " << csp;
+    EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << path << ": " << csp;
+  }
 }
 
 TEST_F(HttpApiTest, LimitsAnswerWithProblems) {
