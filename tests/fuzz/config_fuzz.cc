@@ -92,6 +92,10 @@ std::string WriteConfig(const Config& c) {
   Line(out, "key_file", Str(c.http.key_file));
   Line(out, "threads", std::to_string(c.http.threads));
   Line(out, "max_streams", std::to_string(c.http.max_streams));
+  std::string hosts = "[";
+  for (const std::string& h : c.http.allowed_hosts)
+    hosts += (hosts.size() > 1 ? ", " : "") + Str(h);
+  Line(out, "allowed_hosts", hosts + "]");
   if (c.output.enabled) {
     out += "\n[output]\n";
     WriteConnection(out, c.output.connection);
