@@ -116,6 +116,20 @@ TEST(WorkerPoolConcurrencyTest, EveryJobRunsOnceAndOnlyTheOverflowThreadIsSatura
   for (const std::thread::id& id : saturated_threads) EXPECT_EQ(worker_threads.count(id), 0u);
 }
 
+// Expired replies are not served and do not stay in memory: each Put drops every expired one.
+TEST(ReplyCacheTest, ExpiredRepliesAreDroppedNotKept) {
+  ReplyCache cache(300, 100);
+  for (int i = 0; i < 20; ++i) cache.Put("k" + std::to_string(i), Reply{200, "text/plain", "x"});
+  EXPECT_EQ(cache.size(), 20u);
+  EXPECT_TRUE(cache.Get("k3"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_FALSE(cache.Get("k3"));
+  cache.Put("fresh", Reply{200, "text/plain", "y"});
+  EXPECT_EQ(cache.size(), 1u);
+  ASSERT_TRUE(cache.Get("fresh"));
+  EXPECT_EQ(cache.Get("fresh")->body, "y");
+}
+
 TEST(ReplyCacheConcurrencyTest, ConcurrentPutsAndGetsKeepEachKeysReply) {
   ReplyCache cache(60000, 8);
   std::atomic<int> hits{0};
