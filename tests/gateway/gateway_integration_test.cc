@@ -258,11 +258,12 @@ TEST_F(GatewayIntegrationTest, FullDatabaseStallsIngestWithoutLosingAnything) {
     ASSERT_TRUE(pub.Publish("devices/x/telemetry", Readings(0, kTotal, base_)));
     ASSERT_TRUE(gw.process().WaitForLog("not acknowledging", kWait)) << gw.Log();
     // The first failure may be a checkpoint (the largest write): its rollback can leave room for
-    // a few more small commits before the log append itself fails. Wait until nothing moves.
+    // a few more small commits before the log append itself fails. Wait until nothing moves for
+    // three samples in a row (a loaded machine, or a sanitizer build, can pause a few seconds).
     stalled_at = -1;
-    for (int i = 0; i < 20; ++i) {
+    for (int i = 0, still = 0; i < 40 && still < 3; ++i) {
       const std::int64_t now = LoggedMessages(gw.db_path());
-      if (now == stalled_at) break;
+      still = now == stalled_at ? still + 1 : 0;
       stalled_at = now;
       std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     }
