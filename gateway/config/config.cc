@@ -519,11 +519,9 @@ StoreOptions StoreOptionsOf(const StorageConfig& storage) {
 
 web::ServerOptions ServerOptionsOf(const HttpConfig& http) {
   web::ServerOptions o;
-  const std::size_t colon = http.listen.rfind(':');
-  o.host = http.listen.substr(0, colon);
-  if (o.host.size() >= 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
+  o.host = web::HostPart(http.listen);
   if (o.host == "localhost") o.host = "127.0.0.1";
-  o.port = std::stoi(http.listen.substr(colon + 1));
+  o.port = std::stoi(http.listen.substr(http.listen.rfind(':') + 1));
   o.cert_file = http.cert_file;
   o.key_file = http.key_file;
   o.threads = static_cast<int>(http.threads);

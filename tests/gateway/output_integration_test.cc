@@ -138,37 +138,32 @@ class OutputIntegrationTest : public ::testing::Test {
 TEST_F(OutputIntegrationTest, WindowsReachUpstreamAcrossAnOutageAndACrash) {
   const std::string config =
       Config("client_id = \"uplink-test\"\nreconnect_min = \"1s\"\nreconnect_max = \"1s\"\n");
-  const std::filesystem::path dir = dir_.path();
-  Made(dir / "gateway");
-  Mosquitto& local = local_;
-  Mosquitto& central = central_;
-  UpstreamSubscriber& consumer = consumer_;
-  Publisher& pub = pub_;
-  const std::int64_t base = base_;
+  const std::filesystem::path gateway_dir = Made(dir_ / "gateway");
   {
-    Gateway gw(dir / "gateway", local.url(), config);
+    Gateway gw(gateway_dir, local_.url(), config);
     ASSERT_TRUE(gw.Start()) << gw.Log();
     // Window 0 closes when the reading at 11 min arrives (watermark 0s): one window upstream.
-    ASSERT_TRUE(pub.Publish("devices/a/telemetry",
-                            {Reading("a", base + kMinute), Reading("a", base + 2 * kMinute),
-                             Reading("a", base + 11 * kMinute)}));
-    ASSERT_TRUE(consumer.WaitForWindows(1)) << gw.Log();
+    ASSERT_TRUE(pub_.Publish("devices/a/telemetry",
+                             {Reading("a", base_ + kMinute), Reading("a", base_ + 2 * kMinute),
+                              Reading("a", base_ + 11 * kMinute)}));
+    ASSERT_TRUE(consumer_.WaitForWindows(1)) << gw.Log();
     ASSERT_TRUE(OutboxDrains(gw.db_path())) << "acknowledged rows are deleted at the next tick";
     // The uplink goes down; three more windows close and wait in the outbox.
-    central.Stop();
-    ASSERT_TRUE(pub.Publish("devices/a/telemetry",
-                            {Reading("a", base + 21 * kMinute), Reading("a", base + 31 * kMinute),
-                             Reading("a", base + 41 * kMinute)}));
+    central_.Stop();
+    ASSERT_TRUE(pub_.Publish("devices/a/telemetry", {Reading("a", base_ + 21 * kMinute),
+                                                     Reading("a", base_ + 31 * kMinute),
+                                                     Reading("a", base_ + 41 * kMinute)}));
     ASSERT_TRUE(WaitForLogged(gw.db_path(), 6, std::chrono::seconds(20)));
     EXPECT_EQ(QueryInt(gw.db_path(), "SELECT count(*) FROM outbox"), 3) << gw.Log();
     gw.Kill();  // a crash during the outage: the outbox is on disk
   }
-  Gateway gw(dir / "gateway", local.url(), config);
+  Gateway gw(gateway_dir, local_.url(), config);
   ASSERT_TRUE(gw.Start()) << gw.Log();
-  ASSERT_TRUE(pub.Publish("devices/a/telemetry", {Reading("a", base + 51 * kMinute)}));  // one more
-  ASSERT_TRUE(central.Start()) << central.Log();
-  ASSERT_TRUE(consumer.WaitForWindows(5)) << gw.Log();
-  const auto windows = consumer.Windows();
+  ASSERT_TRUE(
+      pub_.Publish("devices/a/telemetry", {Reading("a", base_ + 51 * kMinute)}));  // one more
+  ASSERT_TRUE(central_.Start()) << central_.Log();
+  ASSERT_TRUE(consumer_.WaitForWindows(5)) << gw.Log();
+  const auto windows = consumer_.Windows();
   ASSERT_EQ(windows.size(), 5u);
   const std::int64_t expected_n[] = {2, 1, 1, 1, 1};
   int i = 0;
@@ -178,11 +173,9 @@ TEST_F(OutputIntegrationTest, WindowsReachUpstreamAcrossAnOutageAndACrash) {
     EXPECT_EQ(w["values"]["n"], expected_n[i]) << key;
     ++i;
   }
-  for (const std::string& topic : consumer.Topics()) EXPECT_EQ(topic, "tidemark/counts/a");
+  for (const std::string& topic : consumer_.Topics()) EXPECT_EQ(topic, "tidemark/counts/a");
   EXPECT_TRUE(OutboxDrains(gw.db_path()));
   EXPECT_EQ(gw.Stop(), 0);
-  local.Stop();
-  central.Stop();
 }
 
 // Device ids that are placeholders, wildcards or topic separators reach upstream as one encoded
@@ -190,14 +183,13 @@ TEST_F(OutputIntegrationTest, WindowsReachUpstreamAcrossAnOutageAndACrash) {
 // through: none hangs the ingest thread or wedges the uplink.
 TEST_F(OutputIntegrationTest, HostileDeviceIdsArePublishedEncodedAndBlockNothing) {
   const std::string config = Config("client_id = \"uplink-ids\"\n");
-  const std::int64_t base = base_;
   Gateway gw(Made(dir_ / "gateway"), local_.url(), config);
   ASSERT_TRUE(gw.Start()) << gw.Log();
   const std::vector<std::string> devices = {
       "{device}", "{pipeline}x{device}", "+", "#", "a/b", "50%", "plain"};
   for (const std::string& d : devices) {  // one window each, closed by a reading 11 min later
     ASSERT_TRUE(pub_.Publish("devices/x/telemetry",
-                             {Reading(d, base + kMinute), Reading(d, base + 11 * kMinute)}));
+                             {Reading(d, base_ + kMinute), Reading(d, base_ + 11 * kMinute)}));
   }
   ASSERT_TRUE(consumer_.WaitForWindows(devices.size())) << gw.Log();
   std::set<std::string> topics;
@@ -209,8 +201,8 @@ TEST_F(OutputIntegrationTest, HostileDeviceIdsArePublishedEncodedAndBlockNothing
                 "tidemark/counts/50%25", "tidemark/counts/plain"}));
   const auto windows = consumer_.Windows();
   for (const std::string& d : devices) {  // the payload keeps the device id as it is
-    ASSERT_TRUE(windows.count(d + " " + FormatRfc3339(base))) << d;
-    EXPECT_EQ(windows.at(d + " " + FormatRfc3339(base))["values"]["n"], 1) << d;
+    ASSERT_TRUE(windows.count(d + " " + FormatRfc3339(base_))) << d;
+    EXPECT_EQ(windows.at(d + " " + FormatRfc3339(base_))["values"]["n"], 1) << d;
   }
   EXPECT_TRUE(OutboxDrains(gw.db_path()));
   EXPECT_EQ(gw.Stop(), 0);
@@ -230,12 +222,11 @@ TEST_F(OutputRefusalTest, ARowTheUpstreamBrokerRefusesIsSetAsideAndTheRestDelive
   const std::string config = Config(
       "client_id = \"uplink-refused\"\nversion = \"5\"\nreconnect_min = \"200ms\"\n"
       "reconnect_max = \"200ms\"\n");
-  const std::int64_t base = base_;
   Gateway gw(Made(dir_ / "gateway"), local_.url(), config);
   ASSERT_TRUE(gw.Start()) << gw.Log();
   for (const std::string d : {"a", "b", "c"}) {  // one topic, in order: b's row before c's
     ASSERT_TRUE(pub_.Publish("devices/x/telemetry",
-                             {Reading(d, base + kMinute), Reading(d, base + 11 * kMinute)}));
+                             {Reading(d, base_ + kMinute), Reading(d, base_ + 11 * kMinute)}));
   }
   // b's row is set aside after its third refusal (c may go out in the same batch as b, or
   // only after it: either way the outbox then drains, which it never did while b was resent).

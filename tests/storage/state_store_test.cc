@@ -68,7 +68,7 @@ class StateStoreTest : public ::testing::Test {
 
   sqlite::Database& Db() { return db_.To(options_.path); }
 
-  std::int64_t Count(StateStore&, const std::string& sql) {
+  std::int64_t Count(const std::string& sql) {
     auto q = Db().Prepare(sql);
     EXPECT_TRUE(q.ok()) << q.status().message;
     auto step = q->Step();
@@ -115,7 +115,7 @@ TEST_F(StateStoreTest, NewDatabaseHasCurrentSchemaInWalMode) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
   EXPECT_EQ(*Db().UserVersion(), kSchemaVersion);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM sqlite_master WHERE name = 'windows'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE name = 'windows'"), 1);
 }
 
 TEST_F(StateStoreTest, RecoverEqualsTheEngineThatNeverStopped) {
@@ -152,11 +152,11 @@ TEST_F(StateStoreTest, FinalWindowsAreCommittedWithTheMessageAndOpenOnesAtCheckp
   Engine engine(Specs(), clock_);
   ASSERT_TRUE(store->Recover(engine).ok());
   ASSERT_TRUE(Feed(*store, engine, 0, 100).ok());
-  const std::int64_t finals = Count(*store, "SELECT count(*) FROM windows WHERE status='final'");
+  const std::int64_t finals = Count("SELECT count(*) FROM windows WHERE status='final'");
   EXPECT_GT(finals, 0);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE status='open'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM windows WHERE status='open'"), 0);
   ASSERT_TRUE(store->Checkpoint(engine, 5000).ok());
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE status='open'"),
+  EXPECT_EQ(Count("SELECT count(*) FROM windows WHERE status='open'"),
             engine.pipeline(0).Metrics().open_windows + engine.pipeline(1).Metrics().open_windows);
   auto q = Db().Prepare(
       "SELECT vals, closed_by FROM windows WHERE status='final' AND pipeline='tumble' AND "
@@ -195,11 +195,9 @@ TEST_F(StateStoreTest, MigratesAnOlderDatabaseKeepingItsRows) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
   EXPECT_EQ(*Db().UserVersion(), kSchemaVersion);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows"), 1);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM sqlite_master WHERE name='windows_final_by_end'"),
-            0);
-  EXPECT_EQ(Count(*store,
-                  "SELECT count(*) FROM sqlite_master WHERE "
+  EXPECT_EQ(Count("SELECT count(*) FROM windows"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE name='windows_final_by_end'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master WHERE "
                   "name='windows_final_by_closed_at'"),
             1);
 }
@@ -227,8 +225,8 @@ TEST_F(StateStoreTest, DiskFullFailsTheCommitLosesNothingAndRecovers) {
   Engine engine(Specs(), clock_);
   ASSERT_TRUE(Feed(*store, engine, 0, 200).ok());
   ASSERT_TRUE(store->Checkpoint(engine, 1).ok());
-  const std::int64_t pages = Count(*store, "PRAGMA page_count");
-  ASSERT_TRUE(store->SetMaxBytes(pages * Count(*store, "PRAGMA page_size")).ok());
+  const std::int64_t pages = Count("PRAGMA page_count");
+  ASSERT_TRUE(store->SetMaxBytes(pages * Count("PRAGMA page_size")).ok());
   Status failed = Feed(*store, engine, 200, 5000);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.primary_code(), sqlite::codes::kFull) << failed.message;
@@ -256,11 +254,11 @@ TEST_F(StateStoreTest, LateLogAndRejectedSamplesAreBounded) {
                                      5, 9000 + static_cast<std::uint64_t>(i), "not json {")
                     .ok());
   }
-  EXPECT_GT(Count(*store, "SELECT count(*) FROM late_log"), 5);
+  EXPECT_GT(Count("SELECT count(*) FROM late_log"), 5);
   ASSERT_TRUE(store->Checkpoint(engine, 1).ok());
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM late_log"), 5);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM rejected"), 3);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM rejected WHERE detail = 'not JSON'"), 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM late_log"), 5);
+  EXPECT_EQ(Count("SELECT count(*) FROM rejected"), 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM rejected WHERE detail = 'not JSON'"), 3);
 }
 
 // Retention counts from closed_at (processing time), never from the window's end in event time:
@@ -270,23 +268,21 @@ TEST_F(StateStoreTest, RetentionCountsFromClosedAtNotFromTheWindowsEnd) {
   Engine engine(Specs(), clock_);
   ASSERT_TRUE(Feed(*store, engine, 0, 400).ok());     // arrivals 1000..1399
   ASSERT_TRUE(store->Checkpoint(engine, 1400).ok());  // open windows' rows too
-  const std::int64_t opens = Count(*store, "SELECT count(*) FROM windows WHERE status='open'");
+  const std::int64_t opens = Count("SELECT count(*) FROM windows WHERE status='open'");
   ASSERT_GT(opens, 0);
-  const std::int64_t finals = Count(*store, "SELECT count(*) FROM windows WHERE status='final'");
-  ASSERT_EQ(
-      Count(*store, "SELECT count(*) FROM windows WHERE status='final' AND window_end >= 1000"), 0);
+  const std::int64_t finals = Count("SELECT count(*) FROM windows WHERE status='final'");
+  ASSERT_EQ(Count("SELECT count(*) FROM windows WHERE status='final' AND window_end >= 1000"), 0);
   EXPECT_EQ(*store->DeleteExpired(1000, 1000), 0);  // none closed before 1000
   const std::int64_t early =
-      Count(*store, "SELECT count(*) FROM windows WHERE status='final' AND closed_at < 1200");
+      Count("SELECT count(*) FROM windows WHERE status='final' AND closed_at < 1200");
   ASSERT_GT(early, 10);
   ASSERT_LT(early, finals);
   EXPECT_EQ(*store->DeleteExpired(1200, 10), 10);  // in batches
   while (*store->DeleteExpired(1200, 10) > 0) {
   }
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE status='final' AND closed_at < 1200"),
-            0);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE status='final'"), finals - early);
-  EXPECT_EQ(Count(*store, "SELECT count(*) FROM windows WHERE status='open'"), opens);
+  EXPECT_EQ(Count("SELECT count(*) FROM windows WHERE status='final' AND closed_at < 1200"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM windows WHERE status='final'"), finals - early);
+  EXPECT_EQ(Count("SELECT count(*) FROM windows WHERE status='open'"), opens);
 }
 
 TEST_F(StateStoreTest, ResultQueriesUseIndexes) {
@@ -335,8 +331,7 @@ class FingerprintStoreTest : public StateStoreTest {
     EXPECT_TRUE(store.CommitRecord(r.view(), arrival, r.payload_hash ^ 0x5555, engine, out).ok());
     return outcome;
   }
-  std::set<std::tuple<std::string, std::string, Millis, Millis, std::int64_t>> OpenRows(
-      StateStore&) {
+  std::set<std::tuple<std::string, std::string, Millis, Millis, std::int64_t>> OpenRows() {
     std::set<std::tuple<std::string, std::string, Millis, Millis, std::int64_t>> rows;
     auto q = Db().Prepare(
         "SELECT pipeline, device, window_start, window_end, records FROM windows "
@@ -374,13 +369,13 @@ TEST_F(FingerprintStoreTest, DuplicatesCountedBeforeEarlierCheckpointsAreRecogni
       Send(*store, live, Reading("b", t + 1), 200 + t);
     }
     ASSERT_TRUE(store->Checkpoint(live, 1000).ok());
-    EXPECT_EQ(OpenRows(*store), OpenWindows(live));
+    EXPECT_EQ(OpenRows(), OpenWindows(live));
     // More fingerprints; [60,110) grows the second session, [40,90) merges both; checkpoint.
     for (Millis t : {60, 40})
       EXPECT_EQ(Send(*store, live, Reading("s", t), 400 + t, 1), Outcome::kAccepted);
     for (Millis t = 200; t < 400; t += 10) Send(*store, live, Reading("a", t), 500 + t);
     ASSERT_TRUE(store->Checkpoint(live, 2000).ok());
-    EXPECT_EQ(OpenRows(*store), OpenWindows(live));
+    EXPECT_EQ(OpenRows(), OpenWindows(live));
     // And some only in the ingest log. Then the process dies (nothing more is written).
     for (Millis t = 400; t < 450; t += 10) Send(*store, live, Reading("a", t), 900 + t);
   }
@@ -409,7 +404,7 @@ TEST_F(FingerprintStoreTest, DuplicatesCountedBeforeEarlierCheckpointsAreRecogni
   ExpectSameState(live, recovered);
   // A checkpoint of the restored engine writes only the new, and a restart still knows all.
   ASSERT_TRUE(store->Checkpoint(recovered, 3000).ok());
-  EXPECT_EQ(OpenRows(*store), OpenWindows(recovered));
+  EXPECT_EQ(OpenRows(), OpenWindows(recovered));
   store.reset();
   store = OpenStore();
   Engine again(LongSpecs(), clock_);
@@ -425,24 +420,24 @@ TEST_F(FingerprintStoreTest, CheckpointsWriteOnlyNewFingerprintsAndDropThoseOfCl
   Engine engine(LongSpecs(), clock_);
   ASSERT_TRUE(store->Recover(engine).ok());
   const auto fingerprint_bytes = [&] {
-    return Count(*store, "SELECT coalesce(sum(length(fps)), 0) FROM fingerprints");
+    return Count("SELECT coalesce(sum(length(fps)), 0) FROM fingerprints");
   };
   for (Millis t = 0; t < 500; ++t) Send(*store, engine, Reading("a", t), t);
   ASSERT_TRUE(store->Checkpoint(engine, 1000).ok());
   const std::int64_t first = fingerprint_bytes();
   EXPECT_GE(first, 2 * 500 * 8);  // both pipelines, 8 bytes a fingerprint
-  EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200);
+  EXPECT_LT(Count("SELECT max(length(state)) FROM device_state"), 200);
   // Ten more records: the next checkpoint writes those 2 x 10 fingerprints (in the device
   // blobs, rewritten anyway), not 1,000.
   for (Millis t = 500; t < 510; ++t) Send(*store, engine, Reading("a", t), t);
   ASSERT_TRUE(store->Checkpoint(engine, 2000).ok());
   EXPECT_EQ(fingerprint_bytes(), first);
-  EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200 + 10 * 8 + 16);
+  EXPECT_LT(Count("SELECT max(length(state)) FROM device_state"), 200 + 10 * 8 + 16);
   // Enough of them, and the blob's go to a row of their own.
   for (Millis t = 510; t < 600; ++t) Send(*store, engine, Reading("a", t), t);
   ASSERT_TRUE(store->Checkpoint(engine, 2500).ok());
   EXPECT_GT(fingerprint_bytes(), first);
-  EXPECT_LT(Count(*store, "SELECT max(length(state)) FROM device_state"), 200 + 90 * 8 + 16);
+  EXPECT_LT(Count("SELECT max(length(state)) FROM device_state"), 200 + 90 * 8 + 16);
   Engine copy(LongSpecs(), clock_);
   ASSERT_TRUE(store->Recover(copy).ok());
   ExpectSameState(engine, copy);
@@ -451,16 +446,14 @@ TEST_F(FingerprintStoreTest, CheckpointsWriteOnlyNewFingerprintsAndDropThoseOfCl
   Send(*store, engine, Reading("a", 1100), 1100);
   Send(*store, engine, Reading("a", 1200), 1200);
   ASSERT_TRUE(store->Checkpoint(engine, 3000).ok());
-  EXPECT_EQ(Count(*store,
-                  "SELECT count(*) FROM fingerprints WHERE pipeline = 'long' AND "
+  EXPECT_EQ(Count("SELECT count(*) FROM fingerprints WHERE pipeline = 'long' AND "
                   "max_start < 1000"),
             0);
-  EXPECT_EQ(Count(*store,
-                  "SELECT count(*) FROM fingerprints WHERE pipeline = 'session' AND "
+  EXPECT_EQ(Count("SELECT count(*) FROM fingerprints WHERE pipeline = 'session' AND "
                   "max_start < 1000"),
             0);
   EXPECT_LT(fingerprint_bytes(), 100);
-  EXPECT_EQ(OpenRows(*store), OpenWindows(engine));
+  EXPECT_EQ(OpenRows(), OpenWindows(engine));
   Engine recovered(LongSpecs(), clock_);
   ASSERT_TRUE(store->Recover(recovered).ok());
   ExpectSameState(engine, recovered);
@@ -493,13 +486,13 @@ TEST_F(FingerprintStoreTest, InlineFingerprintsOfAnOlderSchemaAreKept) {
     Engine recovered(LongSpecs(), clock_);
     ASSERT_TRUE(store->Recover(recovered).ok());
     ExpectSameState(live, recovered);
-    EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints"), 0);
+    EXPECT_EQ(Count("SELECT count(*) FROM fingerprints"), 0);
     // A checkpoint of a changed device moves the blob's fingerprints to a row of their own.
     Send(*store, recovered, Reading("a", 301), 301);
     Send(*store, live, Reading("a", 301), 301);
     ASSERT_TRUE(store->Checkpoint(recovered, 2000).ok());
-    EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints WHERE device = 'a'"), 2);
-    EXPECT_EQ(Count(*store, "SELECT count(*) FROM fingerprints WHERE device = 's'"), 0);
+    EXPECT_EQ(Count("SELECT count(*) FROM fingerprints WHERE device = 'a'"), 2);
+    EXPECT_EQ(Count("SELECT count(*) FROM fingerprints WHERE device = 's'"), 0);
   }
   auto store = OpenStore();
   Engine again(LongSpecs(), clock_);
@@ -533,15 +526,15 @@ TEST_F(FingerprintStoreTest, ACheckpointAfterAFailedOneKeepsTheFileExact) {
   }
   // A checkpoint that fails (the file is full) leaves the file as it was; the caller recovers
   // and checkpoints again.
-  const std::int64_t pages = Count(*store, "PRAGMA page_count");
-  ASSERT_TRUE(store->SetMaxBytes(pages * Count(*store, "PRAGMA page_size")).ok());
+  const std::int64_t pages = Count("PRAGMA page_count");
+  ASSERT_TRUE(store->SetMaxBytes(pages * Count("PRAGMA page_size")).ok());
   ASSERT_FALSE(store->Checkpoint(engine, 3000).ok());
   ASSERT_TRUE(store->SetMaxBytes(0).ok());
   Engine recovered(LongSpecs(), clock_);
   ASSERT_TRUE(store->Recover(recovered).ok());
   ExpectSameState(live, recovered);
   ASSERT_TRUE(store->Checkpoint(recovered, 4000).ok());
-  EXPECT_EQ(OpenRows(*store), OpenWindows(recovered));
+  EXPECT_EQ(OpenRows(), OpenWindows(recovered));
   store.reset();
   store = OpenStore();
   Engine again(LongSpecs(), clock_);
